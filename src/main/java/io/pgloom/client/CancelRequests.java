@@ -1,0 +1,89 @@
+package io.pgloom.client;
+
+import io.pgloom.config.General;
+import io.pgloom.log.Log;
+import io.pgloom.pool.Pool;
+import io.pgloom.proto.FrontendMessages;
+import io.pgloom.proto.MessageBuilder;
+import io.pgloom.server.ServerConnection;
+import java.io.IOException;
+import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Handles a CancelRequest: finds the client by its pooler-made key and, if that client has a
+ * query running on a server right now, sends a CancelRequest with the server's own key on a new
+ * connection to that server, waiting (up to {@code cancel_wait_timeout}) until PostgreSQL closes
+ * it. While the cancel is in flight the server is not given to anyone else, so a late cancel can
+ * never hit another client's query. Runs on the thread of the connection that sent the request.
+ */
+final class CancelRequests {
+    private CancelRequests() {
+    }
+
+    static void handle(ClientConnection requester, long key, ClientServices services) {
+        ClientConnection target = services.clients().byCancelKey(key);
+        if (target == null) {
+            requester.close("failed cancel request", false, null);
+            return;
+        }
+        if (target.isConsole()) {
+            requester.close("cancel request for console client", false, null);
+            return;
+        }
+        ServerConnection s = target.server();
+        Pool pool = s == null ? null : s.pool();
+        if (s == null || !pool.beginCancel(s, () -> s.linkedClient() == target && s.busy())) {
+            requester.close("cancel request for idle client", false, null);
+            return;
+        }
+        try {
+            send(s, services.pools().general().get(General.CANCEL_WAIT_TIMEOUT).toNanos());
+            requester.close("successfully sent cancel request", false, null);
+        } catch (IOException e) {
+            Log.debug(target.logPrefix() + "cancel request failed: " + e.getMessage());
+            requester.close("failed cancel request", false, null);
+        } finally {
+            pool.endCancel(s);
+        }
+    }
+
+    private static void send(ServerConnection s, long timeoutNanos) throws IOException {
+        SocketAddress address = s.wire().channel().getRemoteAddress();
+        try (SocketChannel ch = address instanceof UnixDomainSocketAddress
+                ? SocketChannel.open(StandardProtocolFamily.UNIX)
+                : SocketChannel.open()) {
+            Thread reader = Thread.currentThread();
+            Thread watchdog = Thread.ofVirtual().name("cancel-timeout").start(() -> {
+                LockSupport.parkNanos(timeoutNanos);
+                if (!Thread.currentThread().isInterrupted()) {
+                    try {
+                        ch.close();
+                    } catch (IOException e) {
+                        // nothing left to do
+                    }
+                }
+            });
+            try {
+                ch.connect(address);
+                MessageBuilder m = new MessageBuilder(16);
+                FrontendMessages.cancelRequest(m, s.backendKey());
+                ByteBuffer out = m.buffer();
+                while (out.hasRemaining()) {
+                    ch.write(out);
+                }
+                ByteBuffer sink = ByteBuffer.allocate(64);
+                while (ch.read(sink) >= 0) {
+                    sink.clear();
+                }
+            } finally {
+                watchdog.interrupt();
+                assert reader == Thread.currentThread();
+            }
+        }
+    }
+}

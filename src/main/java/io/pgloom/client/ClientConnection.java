@@ -1,0 +1,546 @@
+package io.pgloom.client;
+
+import io.pgloom.config.General;
+import io.pgloom.config.Values;
+import io.pgloom.log.Log;
+import io.pgloom.net.Wire;
+import io.pgloom.pool.AcquireException;
+import io.pgloom.pool.Database;
+import io.pgloom.pool.Pool;
+import io.pgloom.pool.PoolEntry;
+import io.pgloom.pool.UserEntry;
+import io.pgloom.pool.Waiter;
+import io.pgloom.proto.BackendMessages;
+import io.pgloom.proto.FrontendTag;
+import io.pgloom.proto.MessageBuilder;
+import io.pgloom.proto.MessageStream;
+import io.pgloom.proto.PeerClosedException;
+import io.pgloom.proto.ProtocolViolationException;
+import io.pgloom.proto.SqlState;
+import io.pgloom.server.InternalQuery;
+import io.pgloom.server.LinkedClient;
+import io.pgloom.server.ParamCache;
+import io.pgloom.server.ServerConnection;
+import java.io.IOException;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * One client connection and its virtual thread {@code C-0x<id>}, the only reader of the socket.
+ * After login ({@link ClientLogin}) it reads whole buffers of client messages, notes the
+ * requests that expect a ReadyForQuery, gets a server from the pool when it has none (applying
+ * the client's tracked parameters to it), and forwards each run of messages with one write.
+ * Responses travel back on the server's thread through {@link #sendFromServer}.
+ *
+ * <p>Thread contract: the client thread owns the read side, the login state and the pool wait;
+ * {@link #close} may be called from any thread (janitor, admin, a failing server) and wakes the
+ * client thread, whose single {@code finally} gives back or closes its server and its slots.
+ */
+public final class ClientConnection implements LinkedClient, Runnable {
+    private final long id;
+    private final ClientServices services;
+    private final Wire wire;
+    private final long connectNanos;
+    private final long connectEpochMillis = System.currentTimeMillis();
+    private final AtomicReference<String> closeReason = new AtomicReference<>();
+    private volatile ClientState state = ClientState.LOGIN;
+    private volatile String prefix;
+    private MessageStream in;
+
+    // set by the login, fixed afterwards
+    private Database database;
+    private UserEntry user;
+    private Pool pool;
+    private String databaseName = "(nodb)";
+    private String userName = "(nouser)";
+    private ParamCache params;
+    private volatile long cancelKey;
+    private boolean countedGlobally;
+    private boolean countedDatabase;
+    private boolean countedUser;
+    private boolean joinedPool;
+    private volatile boolean console;
+
+    private volatile ServerConnection server;
+    private Waiter waiter;
+    private volatile long lastActivityNanos;
+    private volatile long requestStartNanos;
+    private byte[] tags = new byte[64];
+
+    public ClientConnection(long id, ClientServices services, Wire wire, long now) {
+        this.id = id;
+        this.services = services;
+        this.wire = wire;
+        this.connectNanos = now;
+        this.lastActivityNanos = now;
+        this.prefix = String.format("C-0x%x: (nodb)/(nouser)@%s ", id, addressText());
+    }
+
+    private String addressText() {
+        return wire.isUnix() ? "unix:" + wire.remotePort() : wire.remoteText();
+    }
+
+    // ------------------------------------------------------------------ accessors
+
+    public long id() {
+        return id;
+    }
+
+    public Wire wire() {
+        return wire;
+    }
+
+    @Override
+    public String logPrefix() {
+        return prefix;
+    }
+
+    public ClientState state() {
+        return state;
+    }
+
+    public long cancelKey() {
+        return cancelKey;
+    }
+
+    public String databaseName() {
+        return databaseName;
+    }
+
+    public String userName() {
+        return userName;
+    }
+
+    public Pool pool() {
+        return pool;
+    }
+
+    public UserEntry user() {
+        return user;
+    }
+
+    public Database database() {
+        return database;
+    }
+
+    public ServerConnection server() {
+        return server;
+    }
+
+    public ParamCache params() {
+        return params;
+    }
+
+    public long connectNanos() {
+        return connectNanos;
+    }
+
+    public long connectEpochMillis() {
+        return connectEpochMillis;
+    }
+
+    public long lastActivityNanos() {
+        return lastActivityNanos;
+    }
+
+    public long requestStartNanos() {
+        return requestStartNanos;
+    }
+
+    ClientServices services() {
+        return services;
+    }
+
+    MessageStream stream() {
+        return in;
+    }
+
+    /** The read side, for the admin console serving this client on its thread. */
+    public MessageStream consoleStream() {
+        if (!console) {
+            throw new IllegalStateException("not a console client");
+        }
+        return in;
+    }
+
+    // ------------------------------------------------------------------ set by the login
+
+    void identify(String db, String user) {
+        this.databaseName = db;
+        this.userName = user;
+        this.prefix = String.format("C-0x%x: %s/%s@%s ", id, db, user, addressText());
+    }
+
+    void countGlobally() {
+        countedGlobally = true;
+    }
+
+    void countDatabase() {
+        countedDatabase = true;
+    }
+
+    void countUser() {
+        countedUser = true;
+    }
+
+    /** A console session: it gets a cancel key (for ^C) but no pool. */
+    void attachConsole() {
+        this.console = true;
+        this.cancelKey = services.clients().newCancelKey(this);
+        this.state = ClientState.ACTIVE;
+    }
+
+    public boolean isConsole() {
+        return console;
+    }
+
+    void attach(Database db, UserEntry u, Pool p, ParamCache cache) {
+        this.database = db;
+        this.user = u;
+        this.pool = p;
+        this.params = cache;
+        p.clientJoined();
+        joinedPool = true;
+        this.waiter = p.newWaiter(this);
+        this.cancelKey = services.clients().newCancelKey(this);
+        this.state = ClientState.ACTIVE;
+    }
+
+    // ------------------------------------------------------------------ the thread
+
+    @Override
+    public void run() {
+        String reason = null;
+        boolean notify = false;
+        String sqlState = SqlState.PROTOCOL_VIOLATION;
+        services.clients().add(this);
+        try {
+            Values g = services.pools().general();
+            in = new MessageStream(wire::read, g.get(General.PKT_BUF), g.get(General.MAX_PACKET_SIZE));
+            if (!new ClientLogin(this).run()) {
+                return;
+            }
+            if (pool == null) {
+                return;
+            }
+            workLoop();
+        } catch (ClientClosing e) {
+            reason = e.getMessage();
+            notify = e.notifyClient;
+            sqlState = e.sqlState;
+        } catch (PeerClosedException e) {
+            reason = "client unexpected eof";
+        } catch (ProtocolViolationException e) {
+            reason = e.getMessage();
+            notify = true;
+        } catch (IOException e) {
+            reason = "client unexpected eof";
+        } catch (RuntimeException | Error e) {
+            Log.bug(prefix + "client thread failed", e);
+            reason = "internal error";
+        } finally {
+            finish(reason, notify, sqlState);
+        }
+    }
+
+    private void workLoop() throws IOException {
+        while (true) {
+            in.fill();
+            lastActivityNanos = services.pools().clock().nanos();
+            processBuffer();
+        }
+    }
+
+    /** Forwards every whole message in the buffer; a message larger than the buffer is streamed. */
+    private void processBuffer() throws IOException {
+        byte[] b = in.array();
+        int pos = in.start();
+        int end = in.end();
+        int runStart = pos;
+        int count = 0;
+        int wantRoom = 0;
+        while (end - pos >= 5) {
+            byte tag = b[pos];
+            int size = in.peekSizeAt(pos);
+            checkTag(tag);
+            if (tag == FrontendTag.TERMINATE) {
+                sendRun(b, runStart, pos, count);
+                in.advance(pos + Math.min(size, end - pos) - in.start());
+                throw new ClientClosing("client close request", false, SqlState.PROTOCOL_VIOLATION);
+            }
+            if (count == tags.length) {
+                sendRun(b, runStart, pos, count);
+                runStart = pos;
+                count = 0;
+            }
+            if (end - pos < size) {
+                if (size > in.capacity()) {
+                    tags[count++] = tag;
+                    sendRun(b, runStart, end, count);
+                    int have = end - pos;
+                    in.advance(end - in.start());
+                    streamRest(size - have);
+                    return;
+                }
+                wantRoom = size;
+                break;
+            }
+            tags[count++] = tag;
+            pos += size;
+        }
+        sendRun(b, runStart, pos, count);
+        in.advance(pos - in.start());
+        if (wantRoom > 0) {
+            in.ensureRoom(wantRoom);
+        }
+    }
+
+    private static void checkTag(byte tag) {
+        switch (tag) {
+            case FrontendTag.QUERY, FrontendTag.PARSE, FrontendTag.BIND, FrontendTag.DESCRIBE, FrontendTag.EXECUTE,
+                    FrontendTag.SYNC, FrontendTag.FLUSH, FrontendTag.CLOSE, FrontendTag.FUNCTION_CALL,
+                    FrontendTag.COPY_DATA, FrontendTag.COPY_DONE, FrontendTag.COPY_FAIL, FrontendTag.TERMINATE -> {
+            }
+            default -> throw new ProtocolViolationException("unknown pkt: " + describe(tag));
+        }
+    }
+
+    private static String describe(byte tag) {
+        return tag >= 32 && tag < 127 ? "'" + (char) tag + "'" : String.valueOf(tag & 0xff);
+    }
+
+    /** Passes the rest of a large message (COPY data, a huge query) straight to the server. */
+    private void streamRest(int remaining) throws IOException {
+        while (remaining > 0) {
+            in.fill();
+            int n = Math.min(remaining, in.available());
+            ServerConnection s = server;
+            try {
+                s.sendFromClient(in.array(), in.start(), n);
+            } catch (IOException e) {
+                throw serverWriteFailed(s);
+            }
+            in.advance(n);
+            remaining -= n;
+        }
+    }
+
+    /** Sends one run of messages to a server, getting one first if needed. */
+    private void sendRun(byte[] b, int from, int to, int count) throws IOException {
+        if (to <= from) {
+            return;
+        }
+        if (count > 0 && requestStartNanos == 0) {
+            requestStartNanos = lastActivityNanos;
+        }
+        while (true) {
+            ServerConnection s = server;
+            if (s == null) {
+                s = acquireServer();
+            }
+            if (s.enqueue(this, tags, count)) {
+                try {
+                    s.sendFromClient(b, from, to - from);
+                } catch (IOException e) {
+                    throw serverWriteFailed(s);
+                }
+                return;
+            }
+            if (server == s) {
+                server = null;
+            }
+        }
+    }
+
+    private ClientClosing serverWriteFailed(ServerConnection s) {
+        s.close("server conn crashed?");
+        return new ClientClosing("server conn crashed?", true, SqlState.CONNECTION_FAILURE);
+    }
+
+    /**
+     * Waits for a server, checks it if it sat idle past server_check_delay, applies this client's
+     * tracked parameters, and links it.
+     */
+    private ServerConnection acquireServer() throws IOException {
+        Values g = services.pools().general();
+        while (true) {
+            if (closeReason.get() != null) {
+                throw new ClientClosing(closeReason.get(), false, SqlState.PROTOCOL_VIOLATION);
+            }
+            state = ClientState.WAITING;
+            PoolEntry entry;
+            try {
+                entry = pool.acquire(waiter, queryWaitTimeoutNanos(g));
+            } catch (AcquireException e) {
+                throw new ClientClosing(e.getMessage(), true, e.sqlState());
+            } finally {
+                state = ClientState.ACTIVE;
+            }
+            ServerConnection s = (ServerConnection) entry;
+            if (!checkIfStale(s, g) || !applyParameters(s)) {
+                continue;
+            }
+            s.link(this);
+            server = s;
+            return s;
+        }
+    }
+
+    private long queryWaitTimeoutNanos(Values g) {
+        java.time.Duration d = user.overrides().get(io.pgloom.config.UserKeys.QUERY_WAIT_TIMEOUT);
+        if (d == null) {
+            d = database.settings().get(io.pgloom.config.DatabaseKeys.QUERY_WAIT_TIMEOUT);
+        }
+        return (d != null ? d : g.get(General.QUERY_WAIT_TIMEOUT)).toNanos();
+    }
+
+    /** Runs server_check_query on a server that was idle longer than server_check_delay. */
+    private boolean checkIfStale(ServerConnection s, Values g) {
+        String check = g.get(General.SERVER_CHECK_QUERY);
+        if (check.isEmpty()) {
+            return true;
+        }
+        long idleFor = services.pools().clock().nanos() - s.idleSinceNanos();
+        if (s.idleSinceNanos() == 0 || idleFor < g.get(General.SERVER_CHECK_DELAY).toNanos()) {
+            return true;
+        }
+        InternalQuery iq = s.runInternal(check.equals("<empty>") ? "" : check, null);
+        if (iq.await()) {
+            return true;
+        }
+        s.close("test query failed");
+        return false;
+    }
+
+    /** Makes the server's tracked parameters match this client's with one SET query. */
+    private boolean applyParameters(ServerConnection s) {
+        String sql = params.setQueryFor(s.params());
+        if (sql == null) {
+            return true;
+        }
+        InternalQuery iq = s.runInternal(sql, null);
+        if (!iq.await()) {
+            String why = iq.failureText();
+            s.close("invalid server parameter");
+            if (iq.error() != null) {
+                throw new ClientClosing("invalid server parameter: " + iq.error().message(), true,
+                        iq.error().sqlState() == null ? SqlState.PROTOCOL_VIOLATION : iq.error().sqlState());
+            }
+            Log.debug(prefix + "parameter change failed: " + why);
+            return false;
+        }
+        params.adoptCanonical(s.params());
+        return true;
+    }
+
+    // ------------------------------------------------------------------ LinkedClient (server thread)
+
+    @Override
+    public void sendFromServer(byte[] bytes, int offset, int length) throws IOException {
+        wire.write(bytes, offset, length);
+    }
+
+    @Override
+    public void parameterChanged(String name, String value) {
+        params.set(name, value);
+    }
+
+    @Override
+    public void unlinked(ServerConnection s) {
+        if (server == s) {
+            server = null;
+        }
+        requestStartNanos = 0;
+    }
+
+    @Override
+    public void serverFailed(String reason, String sqlState) {
+        close(reason == null ? "server conn crashed?" : reason, true, sqlState);
+    }
+
+    // ------------------------------------------------------------------ closing
+
+    /**
+     * Closes the client from any thread: logs the reason once, tells the client (FATAL
+     * ErrorResponse) when {@code notify}, closes the socket and wakes the client's thread.
+     */
+    public void close(String reason, boolean notify, String sqlState) {
+        if (!closeReason.compareAndSet(null, reason)) {
+            return;
+        }
+        logClose(reason);
+        if (notify) {
+            sendError("FATAL", sqlState, reason);
+        }
+        Pool p = pool;
+        Waiter w = waiter;
+        if (p != null && w != null) {
+            p.abortWait(w, reason, sqlState);
+        }
+        wire.close();
+    }
+
+    /** Sends an ErrorResponse; failures to send are ignored (the client is leaving anyway). */
+    void sendError(String severity, String sqlState, String message) {
+        MessageBuilder m = new MessageBuilder();
+        BackendMessages.error(m, severity, sqlState, message);
+        try {
+            wire.write(m.buffer());
+        } catch (IOException e) {
+            // the client is gone already
+        }
+        if (services.pools().general().get(General.LOG_POOLER_ERRORS) && !"FATAL".equals(severity)) {
+            Log.warning(prefix + "pooler error: " + message);
+        }
+    }
+
+    private void finish(String reason, boolean notify, String sqlState) {
+        if (reason != null) {
+            close(reason, notify, sqlState);
+        } else if (closeReason.get() == null) {
+            close("client close request", false, sqlState);
+        }
+        wire.close();
+        state = ClientState.CLOSED;
+        ServerConnection s = server;
+        server = null;
+        if (s != null) {
+            s.clientGone(this);
+        }
+        if (joinedPool) {
+            pool.clientLeft();
+        }
+        if (countedDatabase) {
+            database.clients().release();
+        }
+        if (countedUser) {
+            user.clients().release();
+        }
+        if (countedGlobally) {
+            services.clients().limit().release();
+        }
+        services.clients().remove(this);
+    }
+
+    private void logClose(String reason) {
+        if (services.pools().general().get(General.LOG_DISCONNECTIONS)) {
+            long age = (services.pools().clock().nanos() - connectNanos) / 1_000_000_000L;
+            Log.log(prefix + "closing because: " + reason + " (age=" + age + "s)");
+        }
+    }
+
+    public String closeReason() {
+        return closeReason.get();
+    }
+
+    /** Ends the client's thread with a reason, from inside it. */
+    static final class ClientClosing extends RuntimeException {
+        final boolean notifyClient;
+        final String sqlState;
+
+        ClientClosing(String reason, boolean notifyClient, String sqlState) {
+            super(reason, null, false, false);
+            this.notifyClient = notifyClient;
+            this.sqlState = sqlState;
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package io.pgloom.client;
+
+import io.pgloom.config.General;
+import io.pgloom.config.UserKeys;
+import io.pgloom.config.Values;
+import io.pgloom.proto.SqlState;
+import io.pgloom.server.ServerConnection;
+import java.time.Duration;
+
+/**
+ * The client-side timeouts, checked by the janitor for each client with PgBouncer's meaning and
+ * messages: client_login_timeout, client_idle_timeout, query_timeout, idle_transaction_timeout
+ * and transaction_timeout. A timeout that ends a linked server's work closes the server (the
+ * query is not cancelled) and tells the client why. Stateless.
+ */
+public final class ClientTimeouts {
+    private ClientTimeouts() {
+    }
+
+    public static void check(ClientConnection c, long now, Values g) {
+        switch (c.state()) {
+            case LOGIN -> {
+                long limit = g.get(General.CLIENT_LOGIN_TIMEOUT).toNanos();
+                if (limit > 0 && now - c.connectNanos() > limit) {
+                    c.close("client_login_timeout", true, SqlState.PROTOCOL_VIOLATION);
+                }
+            }
+            case ACTIVE -> checkActive(c, now, g);
+            default -> {
+            }
+        }
+    }
+
+    private static void checkActive(ClientConnection c, long now, Values g) {
+        if (c.isConsole()) {
+            return;
+        }
+        ServerConnection s = c.server();
+        if (s == null) {
+            long idle = nanos(c, UserKeys.CLIENT_IDLE_TIMEOUT, g.get(General.CLIENT_IDLE_TIMEOUT));
+            if (idle > 0 && now - c.lastActivityNanos() > idle) {
+                c.close("client_idle_timeout", true, SqlState.PROTOCOL_VIOLATION);
+            }
+            return;
+        }
+        if (s.busy()) {
+            long limit = nanos(c, UserKeys.QUERY_TIMEOUT, g.get(General.QUERY_TIMEOUT));
+            long started = c.requestStartNanos();
+            if (limit > 0 && started != 0 && now - started > limit) {
+                s.close("query timeout");
+            }
+            return;
+        }
+        byte tx = s.txStatus();
+        if (tx == 'T' || tx == 'E') {
+            long idleTx = nanos(c, UserKeys.IDLE_TRANSACTION_TIMEOUT, g.get(General.IDLE_TRANSACTION_TIMEOUT));
+            if (idleTx > 0 && now - s.lastResponseNanos() > idleTx) {
+                s.close("idle transaction timeout");
+                return;
+            }
+            long txLimit = nanos(c, UserKeys.TRANSACTION_TIMEOUT, g.get(General.TRANSACTION_TIMEOUT));
+            long txStart = s.transactionStartNanos();
+            if (txLimit > 0 && txStart != 0 && now - txStart > txLimit) {
+                s.close("transaction timeout");
+            }
+        }
+    }
+
+    private static long nanos(ClientConnection c, io.pgloom.config.Setting<Duration> userKey, Duration general) {
+        Duration d = c.user() == null ? null : c.user().overrides().get(userKey);
+        return (d != null ? d : general).toNanos();
+    }
+}

@@ -1,0 +1,235 @@
+package io.pgloom.pool;
+
+import io.pgloom.auth.Secret;
+import io.pgloom.auth.UserList;
+import io.pgloom.config.Config;
+import io.pgloom.config.DatabaseKeys;
+import io.pgloom.config.General;
+import io.pgloom.config.PoolMode;
+import io.pgloom.config.UserKeys;
+import io.pgloom.config.Values;
+import io.pgloom.server.TrackedParams;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+
+/**
+ * Everything the pooler knows at run time: the current configuration, the databases, the users
+ * with their secrets, and the pools created on demand per (database, user). RELOAD swaps the
+ * configuration and updates these objects in place so live connections keep their pools.
+ * Thread-safe.
+ */
+public final class PoolRegistry {
+    private volatile Config config;
+    private volatile UserList userList;
+    private final ConcurrentHashMap<String, Database> databases = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, UserEntry> users = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<PoolKey, Pool> pools = new ConcurrentHashMap<>();
+    private final AtomicLong ids = new AtomicLong();
+    private final Clock clock;
+    private final TrackedParams tracked;
+    private volatile Function<PoolRegistry, ServerLauncher> launcherFactory;
+
+    public PoolRegistry(Config config, UserList userList, Clock clock) {
+        this.clock = clock;
+        this.tracked = new TrackedParams(config.get(General.TRACK_EXTRA_PARAMETERS));
+        apply(config, userList);
+    }
+
+    public void setLauncherFactory(Function<PoolRegistry, ServerLauncher> f) {
+        launcherFactory = f;
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    public Values general() {
+        return config.general();
+    }
+
+    public Clock clock() {
+        return clock;
+    }
+
+    public TrackedParams tracked() {
+        return tracked;
+    }
+
+    /** A new id for a client or server connection, unique in this process. */
+    public long nextId() {
+        return ids.incrementAndGet();
+    }
+
+    public Database database(String name) {
+        return databases.get(name);
+    }
+
+    public Map<String, Database> databases() {
+        return databases;
+    }
+
+    public Map<PoolKey, Pool> pools() {
+        return pools;
+    }
+
+    /** The user entry for a name; users that are in neither auth_file nor the config get one without a secret. */
+    public UserEntry user(String name) {
+        UserEntry u = users.get(name);
+        if (u != null) {
+            return u;
+        }
+        Values general = config.general();
+        return users.computeIfAbsent(name, n -> new UserEntry(n, null, UserKeys.SECTION.defaults(),
+                general.get(General.MAX_USER_CONNECTIONS), general.get(General.MAX_USER_CLIENT_CONNECTIONS)));
+    }
+
+    public Map<String, UserEntry> users() {
+        return users;
+    }
+
+    /** The pool a client of {@code db} logged in as {@code loginUser} uses (the forced user's, if any). */
+    public Pool pool(Database db, String loginUser) {
+        String poolUser = db.forcedUser() != null ? db.forcedUser() : loginUser;
+        PoolKey key = new PoolKey(db.name(), poolUser);
+        Pool p = pools.get(key);
+        if (p != null) {
+            return p;
+        }
+        return pools.computeIfAbsent(key, k -> {
+            UserEntry u = user(poolUser);
+            return new Pool(k, settingsFor(db, u), db.servers(), u.servers(), launcherFactory.apply(this), clock);
+        });
+    }
+
+    /** Resolves a pool's limits and timeouts: user › database › general. */
+    public PoolSettings settingsFor(Database db, UserEntry user) {
+        Values g = config.general();
+        Values d = db.settings();
+        Values u = user.overrides();
+        PoolMode mode = first(u.get(UserKeys.POOL_MODE), d.get(DatabaseKeys.POOL_MODE), g.get(General.POOL_MODE));
+        int size = first(u.get(UserKeys.POOL_SIZE), d.get(DatabaseKeys.POOL_SIZE), g.get(General.DEFAULT_POOL_SIZE));
+        int reserve = first(u.get(UserKeys.RESERVE_POOL_SIZE), d.get(DatabaseKeys.RESERVE_POOL_SIZE),
+                g.get(General.RESERVE_POOL_SIZE));
+        int min = first(d.get(DatabaseKeys.MIN_POOL_SIZE), g.get(General.MIN_POOL_SIZE));
+        Duration lifetime = first(d.get(DatabaseKeys.SERVER_LIFETIME), g.get(General.SERVER_LIFETIME));
+        return new PoolSettings(mode, size, min, reserve, g.get(General.RESERVE_POOL_TIMEOUT).toNanos(),
+                g.get(General.SERVER_IDLE_TIMEOUT).toNanos(), lifetimeNanos(lifetime),
+                g.get(General.SERVER_CONNECT_TIMEOUT).toNanos(), g.get(General.SERVER_LOGIN_RETRY).toNanos(),
+                g.get(General.SERVER_ROUND_ROBIN));
+    }
+
+    /** server_lifetime 0 means "use once"; represent it as 1 ns so every release closes. */
+    private static long lifetimeNanos(Duration d) {
+        return d.isZero() ? 1 : d.toNanos();
+    }
+
+    @SafeVarargs
+    private static <T> T first(T... values) {
+        for (T v : values) {
+            if (v != null) {
+                return v;
+            }
+        }
+        throw new IllegalStateException("no value");
+    }
+
+    /**
+     * Installs a configuration: new databases appear, removed ones go (their pools stop getting
+     * clients), changed connection settings mark servers to be closed when next released, limits
+     * and secrets change live.
+     */
+    public synchronized void apply(Config newConfig, UserList newUsers) {
+        Config old = this.config;
+        this.config = newConfig;
+        this.userList = newUsers;
+        Values g = newConfig.general();
+        Set<String> seen = new HashSet<>();
+        newConfig.databases().forEach((name, values) -> {
+            seen.add(name);
+            int maxServers = first(values.get(DatabaseKeys.MAX_DB_CONNECTIONS), g.get(General.MAX_DB_CONNECTIONS));
+            int maxClients = first(values.get(DatabaseKeys.MAX_DB_CLIENT_CONNECTIONS), g.get(General.MAX_DB_CLIENT_CONNECTIONS));
+            Database db = databases.get(name);
+            if (db == null) {
+                databases.put(name, new Database(name, values, maxServers, maxClients));
+            } else {
+                if (connectionChanged(db.settings(), values)) {
+                    forPoolsOf(name, Pool::tagAllCloseNeeded);
+                }
+                db.setSettings(values);
+                db.servers().setMax(maxServers);
+                db.clients().setMax(maxClients);
+            }
+        });
+        for (String name : new ArrayList<>(databases.keySet())) {
+            if (!seen.contains(name)) {
+                databases.remove(name);
+                forPoolsOf(name, Pool::tagAllCloseNeeded);
+            }
+        }
+        applyUsers(newConfig, newUsers, g);
+        for (Pool p : pools.values()) {
+            Database db = databases.get(p.key().database());
+            if (db != null) {
+                p.updateSettings(settingsFor(db, user(p.key().user())));
+            }
+        }
+        assert old == null || old != newConfig;
+    }
+
+    private void applyUsers(Config cfg, UserList list, Values g) {
+        Set<String> names = new HashSet<>(users.keySet());
+        names.addAll(cfg.users().keySet());
+        if (list != null) {
+            names.addAll(list.secrets().keySet());
+        }
+        for (String name : names) {
+            Values overrides = cfg.users().getOrDefault(name, UserKeys.SECTION.defaults());
+            String configPassword = overrides.get(UserKeys.PASSWORD);
+            Secret secret = configPassword != null ? Secret.parse(configPassword)
+                    : list == null ? null : list.secrets().get(name);
+            int maxServers = first(overrides.get(UserKeys.MAX_USER_CONNECTIONS), g.get(General.MAX_USER_CONNECTIONS));
+            int maxClients = first(overrides.get(UserKeys.MAX_USER_CLIENT_CONNECTIONS), g.get(General.MAX_USER_CLIENT_CONNECTIONS));
+            UserEntry u = users.get(name);
+            if (u == null) {
+                users.put(name, new UserEntry(name, secret, overrides, maxServers, maxClients));
+            } else {
+                u.setSecret(secret);
+                u.setOverrides(overrides);
+                u.servers().setMax(maxServers);
+                u.clients().setMax(maxClients);
+            }
+        }
+    }
+
+    private static boolean connectionChanged(Values a, Values b) {
+        return !java.util.Objects.equals(a.get(DatabaseKeys.HOST), b.get(DatabaseKeys.HOST))
+                || !java.util.Objects.equals(a.get(DatabaseKeys.PORT), b.get(DatabaseKeys.PORT))
+                || !java.util.Objects.equals(a.get(DatabaseKeys.DBNAME), b.get(DatabaseKeys.DBNAME))
+                || !java.util.Objects.equals(a.get(DatabaseKeys.USER), b.get(DatabaseKeys.USER))
+                || !java.util.Objects.equals(a.get(DatabaseKeys.PASSWORD), b.get(DatabaseKeys.PASSWORD))
+                || !java.util.Objects.equals(a.get(DatabaseKeys.CONNECT_QUERY), b.get(DatabaseKeys.CONNECT_QUERY));
+    }
+
+    private void forPoolsOf(String database, java.util.function.Consumer<Pool> f) {
+        for (Pool p : pools.values()) {
+            if (p.key().database().equals(database)) {
+                f.accept(p);
+            }
+        }
+    }
+
+    public List<Pool> poolList() {
+        return new ArrayList<>(pools.values());
+    }
+
+    public UserList userList() {
+        return userList;
+    }
+}

@@ -1,0 +1,213 @@
+package io.pgloom.proto;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * The read side of one connection: a buffer of bytes received and not yet consumed, with the
+ * framing rules of protocol v3 (1-byte type, 4-byte length that includes itself). The data path
+ * scans {@link #array()} between {@link #start()} and {@link #end()} and forwards whole runs of
+ * messages; login code uses {@link #nextMessage()}. Lengths are checked against
+ * {@code max_packet_size} before anything is allocated. The buffer has its normal size
+ * ({@code pkt_buf}) and grows only while a message that must be decoded is larger, shrinking back
+ * when it empties. Confined to the owning connection's thread.
+ */
+public final class MessageStream {
+    private final ByteSource source;
+    private final int normalCapacity;
+    private final int maxPacketSize;
+    private byte[] buf;
+    private ByteBuffer view;
+    private int start;
+    private int end;
+    private long bytesRead;
+
+    private byte tag;
+    private int bodyOffset;
+    private int bodyLength;
+
+    public MessageStream(ByteSource source, int capacity, int maxPacketSize) {
+        this.source = source;
+        this.normalCapacity = capacity;
+        this.maxPacketSize = maxPacketSize;
+        this.buf = new byte[capacity];
+        this.view = ByteBuffer.wrap(buf);
+    }
+
+    public byte[] array() {
+        return buf;
+    }
+
+    public int start() {
+        return start;
+    }
+
+    public int end() {
+        return end;
+    }
+
+    public int available() {
+        return end - start;
+    }
+
+    public int capacity() {
+        return buf.length;
+    }
+
+    public long bytesRead() {
+        return bytesRead;
+    }
+
+    /** Marks {@code n} bytes from {@link #start()} as consumed. */
+    public void advance(int n) {
+        start += n;
+        if (start == end) {
+            start = 0;
+            end = 0;
+            if (buf.length > normalCapacity) {
+                buf = new byte[normalCapacity];
+                view = ByteBuffer.wrap(buf);
+            }
+        }
+    }
+
+    /**
+     * Reads more bytes, blocking until at least one arrives; first moves unconsumed bytes to the
+     * front when there is no room after them.
+     *
+     * @throws PeerClosedException at end of stream
+     */
+    public void fill() throws IOException {
+        if (end == buf.length) {
+            compact();
+        }
+        view.limit(buf.length).position(end);
+        int n = source.read(view);
+        if (n < 0) {
+            throw new PeerClosedException(available() > 0 ? "unexpected eof mid-message" : "eof");
+        }
+        end += n;
+        bytesRead += n;
+    }
+
+    private void compact() {
+        if (start > 0) {
+            System.arraycopy(buf, start, buf, 0, end - start);
+            end -= start;
+            start = 0;
+        } else {
+            grow(buf.length * 2);
+        }
+    }
+
+    /** Makes room for a whole message of {@code size} bytes starting at {@link #start()}. */
+    public void ensureRoom(int size) {
+        if (size > buf.length - start) {
+            if (size > buf.length) {
+                grow(size);
+            } else {
+                compact();
+            }
+        }
+    }
+
+    private void grow(int capacity) {
+        byte[] bigger = new byte[capacity];
+        System.arraycopy(buf, start, bigger, 0, end - start);
+        end -= start;
+        start = 0;
+        buf = bigger;
+        view = ByteBuffer.wrap(buf);
+    }
+
+    /** The type byte of the message at {@link #start()}; needs {@code available() >= 5}. */
+    public byte peekTag() {
+        return buf[start];
+    }
+
+    /**
+     * The total size (type byte + length) of the message at {@link #start()}; needs
+     * {@code available() >= 5}.
+     *
+     * @throws ProtocolViolationException for a length below 4 or above max_packet_size
+     */
+    public int peekSize() {
+        return peekSizeAt(start);
+    }
+
+    /** As {@link #peekSize()}, for the message at {@code pos} (a position in {@link #array()}). */
+    public int peekSizeAt(int pos) {
+        int len = MessageBuilder.getInt(buf, pos + 1);
+        if (len < 4 || len > maxPacketSize - 1) {
+            throw new ProtocolViolationException(len < 4
+                    ? "invalid message length " + len
+                    : "message too large (" + (len & 0xffffffffL) + " bytes, max_packet_size " + maxPacketSize + ")");
+        }
+        return len + 1;
+    }
+
+    /**
+     * Blocks until a whole typed message of at most {@code limit} bytes is buffered, then exposes
+     * it through {@link #tag()}, {@link #bodyOffset()} and {@link #bodyLength()}; the caller
+     * calls {@link #consume()} when done with it.
+     */
+    public void nextMessage(int limit) throws IOException {
+        while (available() < 5) {
+            fill();
+        }
+        int size = peekSize();
+        if (size > limit) {
+            throw new ProtocolViolationException("message too large (" + size + " bytes) during login");
+        }
+        ensureRoom(size);
+        while (available() < size) {
+            fill();
+        }
+        tag = buf[start];
+        bodyOffset = start + 5;
+        bodyLength = size - 5;
+    }
+
+    public byte tag() {
+        return tag;
+    }
+
+    public int bodyOffset() {
+        return bodyOffset;
+    }
+
+    public int bodyLength() {
+        return bodyLength;
+    }
+
+    public BodyReader body(String what) {
+        return new BodyReader(buf, bodyOffset, bodyLength, what);
+    }
+
+    /** Consumes the message exposed by {@link #nextMessage}. */
+    public void consume() {
+        advance(bodyOffset + bodyLength - start);
+    }
+
+    /**
+     * Reads an untyped packet (StartupMessage and friends): a 4-byte length, then the body, which
+     * is returned as a copy.
+     */
+    public byte[] readUntyped(int maxLength) throws IOException {
+        while (available() < 4) {
+            fill();
+        }
+        int len = MessageBuilder.getInt(buf, start);
+        if (len < 8 || len > maxLength) {
+            throw new ProtocolViolationException(len < 8 ? "invalid startup packet length " + len : "startup packet too large");
+        }
+        ensureRoom(len);
+        while (available() < len) {
+            fill();
+        }
+        byte[] body = new byte[len - 4];
+        System.arraycopy(buf, start + 4, body, 0, len - 4);
+        advance(len);
+        return body;
+    }
+}

@@ -1,0 +1,24 @@
+package io.pgloom.server;
+
+import java.io.IOException;
+
+/**
+ * What a server connection needs from the client it is lent to. Implemented by the client
+ * connection; called on the server's thread.
+ */
+public interface LinkedClient {
+    /** Forwards server bytes (whole messages, or a slice of one large message) to the client. */
+    void sendFromServer(byte[] bytes, int offset, int length) throws IOException;
+
+    /** The server reported a tracked parameter while linked: it is now the client's value too. */
+    void parameterChanged(String name, String value);
+
+    /** The server unlinked itself at the end of a transaction. */
+    void unlinked(ServerConnection server);
+
+    /** The server connection failed while linked: the client must be told and closed. */
+    void serverFailed(String reason, String sqlState);
+
+    /** The client's log prefix ({@code C-0x1f: db/user@addr:port }). */
+    String logPrefix();
+}

@@ -1,0 +1,613 @@
+package io.pgloom.server;
+
+import io.pgloom.config.General;
+import io.pgloom.config.PoolMode;
+import io.pgloom.log.Log;
+import io.pgloom.net.Wire;
+import io.pgloom.pool.Database;
+import io.pgloom.pool.Pool;
+import io.pgloom.pool.PoolEntry;
+import io.pgloom.pool.PoolRegistry;
+import io.pgloom.pool.ServerState;
+import io.pgloom.pool.UserEntry;
+import io.pgloom.proto.BackendTag;
+import io.pgloom.proto.ErrorFields;
+import io.pgloom.proto.FrontendMessages;
+import io.pgloom.proto.FrontendTag;
+import io.pgloom.proto.MessageBuilder;
+import io.pgloom.proto.MessageStream;
+import io.pgloom.proto.PeerClosedException;
+import io.pgloom.proto.ProtocolViolationException;
+import io.pgloom.proto.SqlState;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+/**
+ * One connection to PostgreSQL, and its virtual thread {@code S-0x<id>}, the only reader of the
+ * socket. The thread logs in ({@link ServerLogin}), then reads whole buffers of server messages
+ * and forwards them to the linked client with one write, looking only at message headers and at
+ * the few messages pooling needs: ReadyForQuery, ParameterStatus, CopyIn/CopyBoth, and, for
+ * pooler-internal queries, ErrorResponse.
+ *
+ * <p>The link state (linked client, outstanding requests, transaction status) is guarded by
+ * {@link #linkLock}; clients add requests through {@link #enqueue} before writing them, and the
+ * server thread pops them after forwarding the responses. The server goes back to the pool only
+ * when the last ReadyForQuery said idle, nothing is outstanding, no extended-protocol message is
+ * waiting for a Sync, the client is not in COPY, and everything has been written to the client.
+ */
+public final class ServerConnection extends PoolEntry implements Runnable {
+    private final long id;
+    private final Pool pool;
+    private final PoolRegistry registry;
+    private final Database database;
+    private final UserEntry user;
+    private final AtomicReference<String> closeReason = new AtomicReference<>();
+    private final long connectEpochMillis = System.currentTimeMillis();
+    private final ParamCache params;
+    private volatile Wire wire;
+    private MessageStream in;
+    private volatile String prefix;
+    private volatile long backendKey;
+    private volatile boolean loggedIn;
+
+    private final ReentrantLock linkLock = new ReentrantLock();
+    private volatile LinkedClient client;
+    private final RequestQueue pending = new RequestQueue();
+    private boolean extendedOpen;
+    private boolean copyIn;
+    private byte txStatus = 'I';
+    private volatile InternalQuery internal;
+    private volatile long linkedSinceNanos;
+    private volatile long lastResponseNanos;
+    private volatile long transactionStartNanos;
+
+    public ServerConnection(long id, Pool pool, PoolRegistry registry, Database database, UserEntry user, long now,
+            long lifetimeNanos) {
+        super(now, lifetimeNanos);
+        this.id = id;
+        this.pool = pool;
+        this.registry = registry;
+        this.database = database;
+        this.user = user;
+        this.params = new ParamCache(registry.tracked());
+        this.prefix = String.format("S-0x%x: %s/%s@", id, pool.key().database(), pool.key().user());
+    }
+
+    @Override
+    public long id() {
+        return id;
+    }
+
+    public Pool pool() {
+        return pool;
+    }
+
+    public String logPrefix() {
+        return prefix;
+    }
+
+    public long backendKey() {
+        return backendKey;
+    }
+
+    public ParamCache params() {
+        return params;
+    }
+
+    public Wire wire() {
+        return wire;
+    }
+
+    public long connectEpochMillis() {
+        return connectEpochMillis;
+    }
+
+    public LinkedClient linkedClient() {
+        return client;
+    }
+
+    // ------------------------------------------------------------------ the thread
+
+    @Override
+    public void run() {
+        String failure = null;
+        try {
+            if (!login()) {
+                return;
+            }
+            loggedIn = true;
+            pool.serverLoggedIn(this, welcomeParameters);
+            welcomeParameters = null;
+            readLoop();
+        } catch (PeerClosedException e) {
+            failure = closeReason.get() != null ? null : "server conn crashed?";
+        } catch (ProtocolViolationException e) {
+            failure = e.getMessage();
+        } catch (IOException e) {
+            failure = closeReason.get() != null ? null : "server conn crashed?";
+        } catch (RuntimeException | Error e) {
+            Log.bug(prefix + "server thread failed", e);
+            failure = "internal error";
+        } finally {
+            finish(failure);
+        }
+    }
+
+    private java.util.Map<String, String> welcomeParameters;
+
+    private boolean login() throws IOException {
+        ServerLogin login = new ServerLogin(this, registry, database, user, pool);
+        ServerLogin.Result r = login.run();
+        if (r.wire() != null) {
+            wire = r.wire();
+            prefix = String.format("S-0x%x: %s/%s@%s ", id, pool.key().database(), pool.key().user(), wire.remoteText());
+        }
+        if (!r.ok()) {
+            if (closeReason.compareAndSet(null, r.closeReason())) {
+                logClose(r.closeReason());
+            }
+            if (r.wire() != null) {
+                r.wire().close();
+            }
+            pool.serverLoginFailed(this, r.clientError(), r.sqlState());
+            return false;
+        }
+        in = r.stream();
+        backendKey = r.backendKey();
+        welcomeParameters = r.parameters();
+        for (var e : r.parameters().entrySet()) {
+            params.set(e.getKey(), e.getValue());
+        }
+        if (closeReason.get() != null) {
+            wire.close();
+            pool.serverLoginFailed(this, "server connection closed during login", SqlState.CONNECTION_FAILURE);
+            return false;
+        }
+        return true;
+    }
+
+    void setWireDuringLogin(Wire w) {
+        wire = w;
+        prefix = String.format("S-0x%x: %s/%s@%s ", id, pool.key().database(), pool.key().user(), w.remoteText());
+        if (closeReason.get() != null) {
+            w.close();
+        }
+    }
+
+    private void finish(String failure) {
+        if (failure != null && closeReason.compareAndSet(null, failure)) {
+            logClose(failure);
+        }
+        Wire w = wire;
+        if (w != null) {
+            w.close();
+        }
+        InternalQuery iq = internal;
+        if (iq != null) {
+            internal = null;
+            iq.complete("server connection closed");
+        }
+        LinkedClient c;
+        linkLock.lock();
+        try {
+            c = client;
+            client = null;
+        } finally {
+            linkLock.unlock();
+        }
+        if (c != null) {
+            c.serverFailed(closeReason.get(), SqlState.CONNECTION_FAILURE);
+        }
+        if (loggedIn) {
+            pool.serverClosed(this);
+        }
+    }
+
+    private void readLoop() throws IOException {
+        while (true) {
+            in.fill();
+            lastResponseNanos = registry.clock().nanos();
+            processBuffer();
+        }
+    }
+
+    /** Handles every whole message in the buffer, forwarding runs of them with one write. */
+    private void processBuffer() throws IOException {
+        byte[] b = in.array();
+        int pos = in.start();
+        int end = in.end();
+        int runStart = pos;
+        int ready = 0;
+        byte lastStatus = 0;
+        boolean copyStarted = false;
+        int wantRoom = 0;
+        LinkedClient c = client;
+        while (end - pos >= 5) {
+            byte tag = b[pos];
+            int size = sizeAt(b, pos);
+            if (end - pos < size) {
+                if (size > in.capacity() && c != null && internal == null && !mustDecode(tag)) {
+                    forward(c, b, runStart, end);
+                    int have = end - pos;
+                    in.advance(end - in.start());
+                    if (ready > 0 || copyStarted) {
+                        afterResponses(ready, lastStatus, copyStarted);
+                    }
+                    streamRest(c, size - have);
+                    return;
+                }
+                wantRoom = size;
+                break;
+            }
+            InternalQuery iq = internal;
+            if (iq != null) {
+                forward(c, b, runStart, pos);
+                handleInternal(iq, tag, b, pos, size);
+                pos += size;
+                runStart = pos;
+                continue;
+            }
+            switch (tag) {
+                case BackendTag.READY_FOR_QUERY -> {
+                    ready++;
+                    lastStatus = b[pos + 5];
+                }
+                case BackendTag.PARAMETER_STATUS -> parameterStatus(c, b, pos, size);
+                case BackendTag.COPY_IN_RESPONSE, BackendTag.COPY_BOTH_RESPONSE -> copyStarted = true;
+                default -> {
+                }
+            }
+            pos += size;
+        }
+        if (c != null) {
+            forward(c, b, runStart, pos);
+        } else if (pos > runStart) {
+            unsolicited(b, runStart, pos);
+        }
+        in.advance(pos - in.start());
+        if (wantRoom > 0) {
+            in.ensureRoom(wantRoom);
+        }
+        if (ready > 0 || copyStarted) {
+            afterResponses(ready, lastStatus, copyStarted);
+        }
+    }
+
+    private static boolean mustDecode(byte tag) {
+        return tag == BackendTag.PARAMETER_STATUS || tag == BackendTag.READY_FOR_QUERY
+                || tag == BackendTag.COPY_IN_RESPONSE || tag == BackendTag.COPY_BOTH_RESPONSE;
+    }
+
+    private int sizeAt(byte[] b, int pos) {
+        int len = MessageBuilder.getInt(b, pos + 1);
+        if (len < 4) {
+            throw new ProtocolViolationException("bad pkt header");
+        }
+        return len + 1;
+    }
+
+    /** Passes the rest of a message larger than the buffer straight through. */
+    private void streamRest(LinkedClient c, int remaining) throws IOException {
+        while (remaining > 0) {
+            in.fill();
+            int n = Math.min(remaining, in.available());
+            forward(c, in.array(), in.start(), in.start() + n);
+            in.advance(n);
+            remaining -= n;
+        }
+    }
+
+    private void forward(LinkedClient c, byte[] b, int from, int to) {
+        if (to <= from || c == null) {
+            return;
+        }
+        try {
+            c.sendFromServer(b, from, to - from);
+        } catch (IOException e) {
+            // the client went away; its own thread notices and decides about this server
+        }
+    }
+
+    private void parameterStatus(LinkedClient c, byte[] b, int pos, int size) {
+        int i = pos + 5;
+        int end = pos + size;
+        int nameEnd = indexOfNul(b, i, end);
+        int valueEnd = indexOfNul(b, nameEnd + 1, end);
+        String name = new String(b, i, nameEnd - i, StandardCharsets.UTF_8);
+        String value = new String(b, nameEnd + 1, valueEnd - nameEnd - 1, StandardCharsets.UTF_8);
+        if (params.set(name, value) && c != null) {
+            c.parameterChanged(name, value);
+        }
+    }
+
+    private static int indexOfNul(byte[] b, int from, int end) {
+        for (int i = from; i < end; i++) {
+            if (b[i] == 0) {
+                return i;
+            }
+        }
+        throw new ProtocolViolationException("bad ParameterStatus");
+    }
+
+    /** Messages while no client is linked: parameter reports and notices are fine, anything else is not. */
+    private void unsolicited(byte[] b, int from, int to) {
+        int pos = from;
+        while (pos < to) {
+            byte tag = b[pos];
+            int size = sizeAt(b, pos);
+            switch (tag) {
+                case BackendTag.PARAMETER_STATUS -> parameterStatus(null, b, pos, size);
+                case BackendTag.NOTICE_RESPONSE, BackendTag.NOTIFICATION_RESPONSE -> {
+                }
+                case BackendTag.ERROR_RESPONSE -> {
+                    ErrorFields e = ErrorFields.parse(b, pos + 5, size - 5);
+                    close(e.isFatal() ? "server conn crashed?" : "idle server got dirty");
+                    return;
+                }
+                default -> {
+                    close("idle server got dirty");
+                    return;
+                }
+            }
+            pos += size;
+        }
+    }
+
+    private void handleInternal(InternalQuery iq, byte tag, byte[] b, int pos, int size) {
+        switch (tag) {
+            case BackendTag.PARAMETER_STATUS -> parameterStatus(null, b, pos, size);
+            case BackendTag.ERROR_RESPONSE -> iq.recordError(ErrorFields.parse(b, pos + 5, size - 5));
+            case BackendTag.READY_FOR_QUERY -> {
+                linkLock.lock();
+                try {
+                    txStatus = b[pos + 5];
+                } finally {
+                    linkLock.unlock();
+                }
+                internal = null;
+                iq.complete(null);
+            }
+            default -> {
+            }
+        }
+    }
+
+    /** Pops answered requests and gives the server back when the transaction is over. */
+    private void afterResponses(int ready, byte lastStatus, boolean copyStarted) {
+        LinkedClient released = null;
+        boolean statementViolation = false;
+        PoolMode mode = pool.settings().mode();
+        linkLock.lock();
+        try {
+            if (copyStarted) {
+                copyIn = true;
+                pending.dropSyncs();
+            }
+            for (int i = 0; i < ready; i++) {
+                pending.popReady();
+            }
+            if (ready > 0) {
+                if (txStatus == 'I' && lastStatus != 'I') {
+                    transactionStartNanos = lastResponseNanos;
+                } else if (lastStatus == 'I') {
+                    transactionStartNanos = 0;
+                }
+                txStatus = lastStatus;
+                if (mode == PoolMode.STATEMENT && lastStatus != 'I') {
+                    statementViolation = true;
+                } else if (mode != PoolMode.SESSION && client != null && releasableLocked()) {
+                    released = client;
+                    client = null;
+                }
+            }
+        } finally {
+            linkLock.unlock();
+        }
+        if (statementViolation) {
+            close("transaction blocks not allowed in statement pooling mode");
+            return;
+        }
+        if (released != null) {
+            released.unlinked(this);
+            releaseToPool(false);
+        }
+    }
+
+    private boolean releasableLocked() {
+        return txStatus == 'I' && pending.isEmpty() && !extendedOpen && !copyIn && internal == null;
+    }
+
+    // ------------------------------------------------------------------ called by client threads
+
+    /** Links this server to a client that just acquired it from the pool. */
+    public void link(LinkedClient c) {
+        linkLock.lock();
+        try {
+            client = c;
+            linkedSinceNanos = registry.clock().nanos();
+        } finally {
+            linkLock.unlock();
+        }
+    }
+
+    /**
+     * Records the requests a client is about to write to this server. False if the server is no
+     * longer linked to that client (it was released meanwhile): the client must get another.
+     *
+     * @param tags the type bytes of the messages, in order
+     */
+    public boolean enqueue(LinkedClient c, byte[] tags, int count) {
+        linkLock.lock();
+        try {
+            if (client != c) {
+                return false;
+            }
+            for (int i = 0; i < count; i++) {
+                byte t = tags[i];
+                switch (t) {
+                    case FrontendTag.QUERY, FrontendTag.FUNCTION_CALL -> pending.add(t);
+                    case FrontendTag.SYNC -> {
+                        if (!copyIn) {
+                            pending.add(t);
+                            extendedOpen = false;
+                        }
+                    }
+                    case FrontendTag.COPY_DONE, FrontendTag.COPY_FAIL -> copyIn = false;
+                    case FrontendTag.PARSE, FrontendTag.BIND, FrontendTag.DESCRIBE, FrontendTag.EXECUTE,
+                            FrontendTag.CLOSE, FrontendTag.FLUSH -> extendedOpen = true;
+                    default -> {
+                    }
+                }
+            }
+            return true;
+        } finally {
+            linkLock.unlock();
+        }
+    }
+
+    /** Writes client bytes to the server. */
+    public void sendFromClient(byte[] b, int offset, int length) throws IOException {
+        wire.write(b, offset, length);
+    }
+
+    /**
+     * The linked client is going away. The server is reused only if it is between transactions
+     * with nothing in flight; otherwise it is closed, since nobody can safely receive its results.
+     */
+    public void clientGone(LinkedClient c) {
+        String reason = null;
+        linkLock.lock();
+        try {
+            if (client != c) {
+                return;
+            }
+            client = null;
+            if (txStatus != 'I') {
+                reason = "client disconnect while server was not ready";
+            } else if (!pending.isEmpty() || extendedOpen || copyIn) {
+                reason = "client disconnected with query in progress";
+            }
+        } finally {
+            linkLock.unlock();
+        }
+        if (reason != null) {
+            close(reason);
+        } else {
+            releaseToPool(true);
+        }
+    }
+
+    /**
+     * Back to the pool, running server_reset_query first in session pools (or always, with
+     * server_reset_query_always).
+     */
+    private void releaseToPool(boolean clientEnded) {
+        String reset = registry.general().get(General.SERVER_RESET_QUERY);
+        boolean session = pool.settings().mode() == PoolMode.SESSION;
+        boolean runReset = !reset.isBlank() && (session || registry.general().get(General.SERVER_RESET_QUERY_ALWAYS));
+        if (!runReset) {
+            pool.release(this);
+            return;
+        }
+        pool.markTested(this);
+        runInternal(reset, iq -> {
+            if (iq.succeeded()) {
+                pool.release(this);
+            } else {
+                close("reset query failed");
+            }
+        });
+        assert clientEnded || !session;
+    }
+
+    /**
+     * Sends a query whose results the server thread swallows; {@code onDone} runs on the server
+     * thread (or at once, if the write fails).
+     */
+    public InternalQuery runInternal(String sql, Consumer<InternalQuery> onDone) {
+        InternalQuery iq = new InternalQuery(sql, onDone);
+        internal = iq;
+        MessageBuilder m = new MessageBuilder(sql.length() + 16);
+        FrontendMessages.query(m, sql);
+        try {
+            wire.write(m.buffer());
+        } catch (IOException e) {
+            internal = null;
+            iq.complete("server connection failed");
+        }
+        return iq;
+    }
+
+    /** Sends a cancel request for the query now running on this server, on a new connection. */
+    public long linkedSinceNanos() {
+        return linkedSinceNanos;
+    }
+
+    public long lastResponseNanos() {
+        return lastResponseNanos;
+    }
+
+    /** When the current transaction block began (first ReadyForQuery saying T), or 0. */
+    public long transactionStartNanos() {
+        return transactionStartNanos;
+    }
+
+    public byte txStatus() {
+        linkLock.lock();
+        try {
+            return txStatus;
+        } finally {
+            linkLock.unlock();
+        }
+    }
+
+    /** Whether a client request is outstanding (for query_timeout and cancels). */
+    public boolean busy() {
+        linkLock.lock();
+        try {
+            return !pending.isEmpty() || extendedOpen || copyIn;
+        } finally {
+            linkLock.unlock();
+        }
+    }
+
+    @Override
+    public void close(String reason) {
+        if (closeReason.compareAndSet(null, reason)) {
+            logClose(reason);
+            Wire w = wire;
+            if (w != null) {
+                sendTerminate(w);
+                w.close();
+            }
+        }
+    }
+
+    public String closeReason() {
+        return closeReason.get();
+    }
+
+    private static void sendTerminate(Wire w) {
+        MessageBuilder m = new MessageBuilder(8);
+        FrontendMessages.terminate(m);
+        try {
+            w.write(m.buffer());
+        } catch (IOException e) {
+            // already broken: closing is all that is left
+        }
+    }
+
+    private void logClose(String reason) {
+        if (registry.general().get(General.LOG_DISCONNECTIONS)) {
+            long age = (registry.clock().nanos() - createdNanos()) / 1_000_000_000L;
+            Log.log(prefix + "closing because: " + reason + " (age=" + age + "s)");
+        }
+    }
+
+    public boolean isClosed() {
+        return state() == ServerState.CLOSED || closeReason.get() != null;
+    }
+}
