@@ -11,7 +11,6 @@ import io.pgloom.config.General;
 import io.pgloom.config.Values;
 import io.pgloom.log.Log;
 import io.pgloom.net.Listener;
-import io.pgloom.net.SocketTuning;
 import io.pgloom.net.Wire;
 import io.pgloom.pool.Clock;
 import io.pgloom.pool.Pool;
@@ -20,7 +19,6 @@ import io.pgloom.pool.PoolRegistry;
 import io.pgloom.proto.SqlState;
 import io.pgloom.server.ServerConnection;
 import java.io.IOException;
-import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,7 +62,7 @@ public final class Pgloom {
         }
         p.janitor.start();
         Log.log("process up: " + Version.TEXT + ", java " + Runtime.version() + ", " + Runtime.getRuntime().availableProcessors()
-                + " cores");
+                + " cores, transport " + p.pools.transport().name());
         return p;
     }
 
@@ -85,35 +83,29 @@ public final class Pgloom {
         int backlog = g.get(General.LISTEN_BACKLOG);
         try {
             for (String addr : g.get(General.LISTEN_ADDR)) {
-                listeners.add(Listener.tcp(addr, port, backlog, g.get(General.SO_REUSEPORT)));
+                listeners.add(Listener.tcp(pools.transport(), addr, port, backlog, g.get(General.SO_REUSEPORT)));
             }
             String dir = g.get(General.UNIX_SOCKET_DIR);
             if (!dir.isEmpty()) {
-                listeners.add(Listener.unix(dir, port, backlog, g.get(General.UNIX_SOCKET_MODE), g.get(General.UNIX_SOCKET_GROUP)));
+                listeners.add(Listener.unix(pools.transport(), dir, port, backlog, g.get(General.UNIX_SOCKET_MODE),
+                        g.get(General.UNIX_SOCKET_GROUP)));
             }
         } catch (IOException e) {
             throw new StartupException("could not listen on port " + port + ": " + e.getMessage());
         }
         for (Listener l : listeners) {
             Log.log("listening on " + l.description());
-            int listenPort = l.port();
-            l.start(ch -> accept(ch, listenPort));
+            l.start(this::accept);
         }
     }
 
-    private void accept(SocketChannel ch, int listenPort) {
+    private void accept(Wire wire) {
         long id = pools.nextId();
         Thread.ofVirtual().name(String.format("C-0x%x", id)).start(() -> {
-            Wire wire;
             try {
-                wire = new Wire(ch, listenPort);
-                SocketTuning.apply(ch, pools.general(), !wire.isUnix());
+                wire.tune(pools.general());
             } catch (IOException e) {
-                try {
-                    ch.close();
-                } catch (IOException ignored) {
-                    // the peer left before we looked at it
-                }
+                wire.close();
                 return;
             }
             new ClientConnection(id, services, wire, pools.clock().nanos()).run();

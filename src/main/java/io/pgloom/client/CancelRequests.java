@@ -5,13 +5,10 @@ import io.pgloom.log.Log;
 import io.pgloom.pool.Pool;
 import io.pgloom.proto.FrontendMessages;
 import io.pgloom.proto.MessageBuilder;
+import io.pgloom.net.Wire;
 import io.pgloom.server.ServerConnection;
 import java.io.IOException;
 import java.net.SocketAddress;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -42,7 +39,7 @@ final class CancelRequests {
             return;
         }
         try {
-            send(s, services.pools().general().get(General.CANCEL_WAIT_TIMEOUT).toNanos());
+            send(s, services.pools().general().get(General.CANCEL_WAIT_TIMEOUT).toNanos(), services.pools().transport());
             requester.close("successfully sent cancel request", false, null);
         } catch (IOException e) {
             Log.debug(target.logPrefix() + "cancel request failed: " + e.getMessage());
@@ -52,38 +49,26 @@ final class CancelRequests {
         }
     }
 
-    private static void send(ServerConnection s, long timeoutNanos) throws IOException {
-        SocketAddress address = s.wire().channel().getRemoteAddress();
-        try (SocketChannel ch = address instanceof UnixDomainSocketAddress
-                ? SocketChannel.open(StandardProtocolFamily.UNIX)
-                : SocketChannel.open()) {
-            Thread reader = Thread.currentThread();
-            Thread watchdog = Thread.ofVirtual().name("cancel-timeout").start(() -> {
-                LockSupport.parkNanos(timeoutNanos);
-                if (!Thread.currentThread().isInterrupted()) {
-                    try {
-                        ch.close();
-                    } catch (IOException e) {
-                        // nothing left to do
-                    }
-                }
-            });
-            try {
-                ch.connect(address);
-                MessageBuilder m = new MessageBuilder(16);
-                FrontendMessages.cancelRequest(m, s.backendKey());
-                ByteBuffer out = m.buffer();
-                while (out.hasRemaining()) {
-                    ch.write(out);
-                }
-                ByteBuffer sink = ByteBuffer.allocate(64);
-                while (ch.read(sink) >= 0) {
-                    sink.clear();
-                }
-            } finally {
-                watchdog.interrupt();
-                assert reader == Thread.currentThread();
+    private static void send(ServerConnection s, long timeoutNanos, io.pgloom.net.Transport transport) throws IOException {
+        SocketAddress address = s.wire().remoteAddress();
+        Wire ch = transport.connect(address, 0);
+        Thread watchdog = Thread.ofVirtual().name("cancel-timeout").start(() -> {
+            LockSupport.parkNanos(timeoutNanos);
+            if (!Thread.currentThread().isInterrupted()) {
+                ch.close();
             }
+        });
+        try {
+            MessageBuilder m = new MessageBuilder(16);
+            FrontendMessages.cancelRequest(m, s.backendKey());
+            ch.write(m.buffer());
+            byte[] sink = new byte[64];
+            while (ch.read(sink, 0, sink.length) >= 0) {
+                // PostgreSQL closes the connection once the cancel is delivered
+            }
+        } finally {
+            watchdog.interrupt();
+            ch.close();
         }
     }
 }

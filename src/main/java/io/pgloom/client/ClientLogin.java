@@ -23,7 +23,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import jdk.net.ExtendedSocketOptions;
 
 /**
  * A client's startup: SSLRequest/GSSENCRequest (answered 'N'), CancelRequest, the
@@ -287,12 +286,7 @@ final class ClientLogin {
     }
 
     private boolean samePeerUid() {
-        try {
-            var peer = client.wire().channel().getOption(ExtendedSocketOptions.SO_PEERCRED);
-            return peer.user().getName().equals(System.getProperty("user.name"));
-        } catch (IOException | UnsupportedOperationException e) {
-            return false;
-        }
+        return client.wire().peerIsSameUser();
     }
 
     // ------------------------------------------------------------------ logging

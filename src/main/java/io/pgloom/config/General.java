@@ -37,6 +37,7 @@ public final class General {
     public static final Setting<String> USER = B.ignored("user", STRING, "");
     public static final Setting<String> JOB_NAME = B.add("job_name", STRING, "pgbouncer", false, true);
     public static final Setting<String> METRICS_LISTEN = B.fixed("metrics_listen", STRING, "");
+    public static final Setting<String> TRANSPORT = B.fixed("transport", ValueTypes.oneOf("auto", "epoll", "nio"), "auto");
 
     // --- authentication ---
     public static final Setting<AuthType> AUTH_TYPE = B.add("auth_type", AuthType.TYPE, AuthType.MD5);

@@ -172,6 +172,28 @@ public final class ValueTypes {
         };
     }
 
+    /** One of a fixed set of words (case-insensitive), kept as the canonical lower-case word. */
+    public static ValueType<String> oneOf(String... words) {
+        return new ValueType<>() {
+            @Override
+            public String parse(Object raw) {
+                if (raw instanceof String s) {
+                    for (String w : words) {
+                        if (w.equalsIgnoreCase(s.trim())) {
+                            return w;
+                        }
+                    }
+                }
+                throw new IllegalArgumentException("must be one of " + String.join(", ", words) + ", got " + describe(raw));
+            }
+
+            @Override
+            public String show(String value) {
+                return value;
+            }
+        };
+    }
+
     /** A comma-separated list (a TOML array of strings is accepted too); blanks are dropped. */
     public static final ValueType<List<String>> LIST = new ValueType<>() {
         @Override

@@ -2,20 +2,12 @@ package io.pgloom.net;
 
 import io.pgloom.log.Log;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
-import java.net.StandardProtocolFamily;
-import java.net.StandardSocketOptions;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.ClosedChannelException;
-import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
+import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.GroupPrincipal;
-import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
 import java.util.EnumSet;
 import java.util.Set;
 import java.util.concurrent.locks.LockSupport;
@@ -28,64 +20,58 @@ import java.util.function.Consumer;
  * ends the loop.
  */
 public final class Listener {
-    private final ServerSocketChannel channel;
+    private final Transport.Acceptor acceptor;
     private final String description;
     private final Path unixPath;
     private final int port;
     private volatile boolean closing;
 
-    private Listener(ServerSocketChannel channel, String description, Path unixPath, int port) {
-        this.channel = channel;
+    private Listener(Transport.Acceptor acceptor, String description, Path unixPath, int port) {
+        this.acceptor = acceptor;
         this.description = description;
         this.unixPath = unixPath;
         this.port = port;
     }
 
     /** Binds a TCP listener; {@code host} "*" means every address. */
-    public static Listener tcp(String host, int port, int backlog, boolean reusePort) throws IOException {
-        ServerSocketChannel ch = ServerSocketChannel.open();
-        try {
-            ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-            if (reusePort) {
-                ch.setOption(StandardSocketOptions.SO_REUSEPORT, true);
-            }
-            SocketAddress address = host.equals("*")
-                    ? new InetSocketAddress(port)
-                    : new InetSocketAddress(InetAddress.getByName(host), port);
-            ch.bind(address, backlog);
-            InetSocketAddress bound = (InetSocketAddress) ch.getLocalAddress();
-            String shown = host.equals("*") ? "*" : bound.getAddress().getHostAddress();
-            return new Listener(ch, shown + ":" + bound.getPort(), null, bound.getPort());
-        } catch (IOException | RuntimeException e) {
-            ch.close();
-            throw e;
-        }
+    public static Listener tcp(Transport t, String host, int port, int backlog, boolean reusePort) throws IOException {
+        Transport.Acceptor a = t.listenTcp(host, port, backlog, reusePort);
+        return new Listener(a, a.boundText(), null, a.boundPort());
     }
 
     /** Binds the unix socket, refusing a live one and removing a stale one. */
-    public static Listener unix(String dir, int port, int backlog, int mode, String group) throws IOException {
-        Path path = Path.of(dir, ".s.PGSQL." + port);
+    public static Listener unix(Transport t, String dir, int port, int backlog, int mode, String group) throws IOException {
+        Path path = unixPath(dir, port);
         if (Files.exists(path)) {
-            if (answers(path)) {
+            if (answers(t, path)) {
                 throw new IOException("unix socket is in use, cannot continue: " + path);
             }
             Files.deleteIfExists(path);
         }
-        ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        Transport.Acceptor a = t.listenUnix(path, backlog);
         try {
-            ch.bind(UnixDomainSocketAddress.of(path), backlog);
             applyMode(path, mode, group);
-            return new Listener(ch, "unix:" + path, path, port);
-        } catch (IOException | RuntimeException e) {
-            ch.close();
+        } catch (IOException e) {
+            a.close();
             throw e;
         }
+        return new Listener(a, "unix:" + path, path, port);
+    }
+
+    /** A listener around a socket adopted from another process (takeover). */
+    public static Listener adopted(Transport.Acceptor a, String unixDir, int port) {
+        Path path = unixDir == null ? null : unixPath(unixDir, port);
+        return new Listener(a, path == null ? a.boundText() : "unix:" + path, path, path == null ? a.boundPort() : port);
+    }
+
+    public static Path unixPath(String dir, int port) {
+        return Path.of(dir, ".s.PGSQL." + port);
     }
 
     /** Whether a live process accepts on that unix socket. */
-    public static boolean answers(Path path) {
-        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            probe.connect(UnixDomainSocketAddress.of(path));
+    public static boolean answers(Transport t, Path path) {
+        try {
+            t.connect(java.net.UnixDomainSocketAddress.of(path), 0).close();
             return true;
         } catch (IOException e) {
             return false;
@@ -108,25 +94,32 @@ public final class Listener {
     }
 
     /** Starts the accept loop; each accepted socket goes to {@code onAccept} on the loop's thread. */
-    public void start(Consumer<SocketChannel> onAccept) {
+    public void start(Consumer<Wire> onAccept) {
         Thread.ofVirtual().name("accept " + description).start(() -> acceptLoop(onAccept));
     }
 
-    private void acceptLoop(Consumer<SocketChannel> onAccept) {
-        while (true) {
+    private void acceptLoop(Consumer<Wire> onAccept) {
+        while (!closing) {
             try {
-                onAccept.accept(channel.accept());
-            } catch (ClosedChannelException e) {
-                return;
+                onAccept.accept(acceptor.accept(port));
+            } catch (SocketException e) {
+                if (closing) {
+                    return;
+                }
+                backOff(e);
             } catch (IOException e) {
                 if (closing) {
                     return;
                 }
-                // e.g. too many open files: say so and back off briefly instead of spinning
-                Log.warning("accept() failed on " + description + ": " + e.getMessage());
-                LockSupport.parkNanos(100_000_000L);
+                backOff(e);
             }
         }
+    }
+
+    /** e.g. too many open files: say so and pause briefly instead of spinning. */
+    private void backOff(IOException e) {
+        Log.warning("accept() failed on " + description + ": " + e.getMessage());
+        LockSupport.parkNanos(100_000_000L);
     }
 
     public String description() {
@@ -141,18 +134,14 @@ public final class Listener {
         return unixPath != null;
     }
 
-    public ServerSocketChannel channel() {
-        return channel;
+    public Transport.Acceptor acceptor() {
+        return acceptor;
     }
 
     /** Stops accepting; {@code unlink} removes the unix socket file (not during a takeover). */
     public void close(boolean unlink) {
         closing = true;
-        try {
-            channel.close();
-        } catch (IOException e) {
-            // closing a listener cannot fail in a way that matters
-        }
+        acceptor.close();
         if (unlink && unixPath != null) {
             try {
                 Files.deleteIfExists(unixPath);

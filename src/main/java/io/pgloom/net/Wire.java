@@ -1,37 +1,32 @@
 package io.pgloom.net;
 
+import io.pgloom.config.Values;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * One socket. Only the owning connection's virtual thread reads it; any thread may write whole
- * messages through {@link #write}, under a short write lock that is never held during a read or
- * together with another lock. {@link #close} may be called from any thread and wakes a blocked
- * reader (its read throws or returns -1).
+ * One socket, whatever the transport. Only the owning connection's virtual thread reads it; any
+ * thread may write whole messages through {@link #write}, under a short write lock that is never
+ * held during a read or together with another lock. {@link #close} may be called from any thread
+ * and wakes a blocked reader (its read throws or returns -1).
  */
-public final class Wire {
-    private final SocketChannel channel;
-    private final ReentrantLock writeLock = new ReentrantLock();
+public abstract class Wire {
     private final boolean unix;
     private final String remoteHost;
     private final int remotePort;
-    private final String localHost;
-    private final int localPort;
+    private final int unixPort;
+    private String localHost;
+    private int localPort;
 
     /**
      * @param unixPort for unix-domain sockets, the port to report (PgBouncer shows the listen or
      *     database port for them)
      */
-    public Wire(SocketChannel channel, int unixPort) throws IOException {
-        this.channel = channel;
-        SocketAddress remote = channel.getRemoteAddress();
-        SocketAddress local = channel.getLocalAddress();
-        this.unix = remote instanceof UnixDomainSocketAddress || local instanceof UnixDomainSocketAddress;
+    protected Wire(SocketAddress remote, SocketAddress local, boolean unix, int unixPort) {
+        this.unix = unix;
+        this.unixPort = unixPort;
         if (remote instanceof InetSocketAddress inet) {
             this.remoteHost = hostText(inet);
             this.remotePort = inet.getPort();
@@ -39,6 +34,11 @@ public final class Wire {
             this.remoteHost = "unix";
             this.remotePort = unixPort;
         }
+        setLocal(local);
+    }
+
+    /** Records the local address once it is known (after a connect); before the wire is shared. */
+    protected final void setLocal(SocketAddress local) {
         if (local instanceof InetSocketAddress inet) {
             this.localHost = hostText(inet);
             this.localPort = inet.getPort();
@@ -61,41 +61,52 @@ public final class Wire {
     }
 
     /** Owner thread only. Blocks until at least one byte arrives; -1 at end of stream. */
-    public int read(ByteBuffer dst) throws IOException {
-        return channel.read(dst);
+    public abstract int read(byte[] b, int off, int len) throws IOException;
+
+    /** Writes all the bytes, blocking while the peer does not read. Any thread. */
+    public abstract void write(byte[] b, int off, int len) throws IOException;
+
+    /** Writes the remaining bytes of a heap buffer. */
+    public final void write(ByteBuffer heap) throws IOException {
+        write(heap.array(), heap.arrayOffset() + heap.position(), heap.remaining());
+        heap.position(heap.limit());
     }
 
-    /** Writes all of {@code src}, blocking while the peer does not read. */
-    public void write(ByteBuffer src) throws IOException {
-        writeLock.lock();
-        try {
-            while (src.hasRemaining()) {
-                channel.write(src);
-            }
-        } finally {
-            writeLock.unlock();
-        }
+    public final void write(byte[] b) throws IOException {
+        write(b, 0, b.length);
     }
 
-    public void write(byte[] bytes, int offset, int length) throws IOException {
-        write(ByteBuffer.wrap(bytes, offset, length));
+    /**
+     * Owner thread only: blocks until the socket is readable without holding a buffer, so an idle
+     * connection can give its buffer back. Returns false when the transport cannot wait that way
+     * (then the caller reads into a buffer, which blocks).
+     */
+    public boolean awaitReadable() throws IOException {
+        return false;
     }
 
-    public void write(byte[] bytes) throws IOException {
-        write(ByteBuffer.wrap(bytes));
+    /** Closes the socket; a blocked reader wakes up. Idempotent, never throws, any thread. */
+    public abstract void close();
+
+    public abstract boolean isOpen();
+
+    /** The peer's address, for opening another connection to it (cancel requests). */
+    public abstract SocketAddress remoteAddress();
+
+    /** Applies the TCP settings of {@code [pgloom]} (no-op on unix sockets). */
+    public abstract void tune(Values general) throws IOException;
+
+    /** Whether the peer of a unix socket runs as the same OS user as this process (SO_PEERCRED). */
+    public abstract boolean peerIsSameUser();
+
+    /** The peer's process id on a unix socket, or -1. */
+    public int peerPid() {
+        return -1;
     }
 
-    /** Closes the socket; a blocked reader wakes up. Idempotent, never throws. */
-    public void close() {
-        try {
-            channel.close();
-        } catch (IOException e) {
-            // closing a socket that is already broken: nothing left to do
-        }
-    }
-
-    public boolean isOpen() {
-        return channel.isOpen();
+    /** The file descriptor, or -1 where the transport hides it. */
+    public int fd() {
+        return -1;
     }
 
     public boolean isUnix() {
@@ -116,10 +127,6 @@ public final class Wire {
 
     public int localPort() {
         return localPort;
-    }
-
-    public SocketChannel channel() {
-        return channel;
     }
 
     /** {@code host:port}, with IPv6 hosts in brackets, as PgBouncer prints addresses. */

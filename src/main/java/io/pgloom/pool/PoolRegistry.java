@@ -35,10 +35,12 @@ public final class PoolRegistry {
     private final Clock clock;
     private final TrackedParams tracked;
     private volatile Function<PoolRegistry, ServerLauncher> launcherFactory;
+    private final io.pgloom.net.Transport transport;
 
     public PoolRegistry(Config config, UserList userList, Clock clock) {
         this.clock = clock;
         this.tracked = new TrackedParams(config.get(General.TRACK_EXTRA_PARAMETERS));
+        this.transport = io.pgloom.net.Transport.forName(config.get(General.TRANSPORT));
         apply(config, userList);
     }
 
@@ -56,6 +58,11 @@ public final class PoolRegistry {
 
     public Clock clock() {
         return clock;
+    }
+
+    /** How sockets are made (epoll or NIO), fixed at startup. */
+    public io.pgloom.net.Transport transport() {
+        return transport;
     }
 
     public TrackedParams tracked() {

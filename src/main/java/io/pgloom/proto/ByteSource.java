@@ -1,11 +1,10 @@
 package io.pgloom.proto;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 
 /** Where a {@link MessageStream} reads from: a socket, or bytes in a unit test. */
 @FunctionalInterface
 public interface ByteSource {
-    /** Blocks until at least one byte is read into {@code dst}; -1 at end of stream. */
-    int read(ByteBuffer dst) throws IOException;
+    /** Blocks until at least one byte is read into {@code b[off..off+len)}; -1 at end of stream. */
+    int read(byte[] b, int off, int len) throws IOException;
 }

@@ -1,7 +1,6 @@
 package io.pgloom.proto;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 
 /**
  * The read side of one connection: a buffer of bytes received and not yet consumed, with the
@@ -17,7 +16,6 @@ public final class MessageStream {
     private final int normalCapacity;
     private final int maxPacketSize;
     private byte[] buf;
-    private ByteBuffer view;
     private int start;
     private int end;
     private long bytesRead;
@@ -31,7 +29,6 @@ public final class MessageStream {
         this.normalCapacity = capacity;
         this.maxPacketSize = maxPacketSize;
         this.buf = new byte[capacity];
-        this.view = ByteBuffer.wrap(buf);
     }
 
     public byte[] array() {
@@ -66,7 +63,6 @@ public final class MessageStream {
             end = 0;
             if (buf.length > normalCapacity) {
                 buf = new byte[normalCapacity];
-                view = ByteBuffer.wrap(buf);
             }
         }
     }
@@ -81,8 +77,7 @@ public final class MessageStream {
         if (end == buf.length) {
             compact();
         }
-        view.limit(buf.length).position(end);
-        int n = source.read(view);
+        int n = source.read(buf, end, buf.length - end);
         if (n < 0) {
             throw new PeerClosedException(available() > 0 ? "unexpected eof mid-message" : "eof");
         }
@@ -117,7 +112,6 @@ public final class MessageStream {
         end -= start;
         start = 0;
         buf = bigger;
-        view = ByteBuffer.wrap(buf);
     }
 
     /** The type byte of the message at {@link #start()}; needs {@code available() >= 5}. */

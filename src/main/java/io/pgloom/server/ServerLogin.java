@@ -9,7 +9,6 @@ import io.pgloom.config.DatabaseKeys;
 import io.pgloom.config.General;
 import io.pgloom.config.Values;
 import io.pgloom.log.Log;
-import io.pgloom.net.SocketTuning;
 import io.pgloom.net.Wire;
 import io.pgloom.pool.Database;
 import io.pgloom.pool.Pool;
@@ -26,9 +25,7 @@ import io.pgloom.proto.SqlState;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -102,26 +99,22 @@ final class ServerLogin {
         String host = d.get(DatabaseKeys.HOST);
         int port = d.get(DatabaseKeys.PORT);
         SocketAddress address;
-        SocketChannel ch;
         if (host == null || host.isEmpty() || host.startsWith("/")) {
             String dir = host == null || host.isEmpty() ? general.get(General.UNIX_SOCKET_DIR) : host;
             address = UnixDomainSocketAddress.of(dir + "/.s.PGSQL." + port);
-            ch = SocketChannel.open(StandardProtocolFamily.UNIX);
         } else {
             String chosen = HostList.pick(host, pool);
             address = new InetSocketAddress(chosen, port);
             if (((InetSocketAddress) address).isUnresolved()) {
                 throw new IOException("server DNS lookup failed: " + chosen);
             }
-            ch = SocketChannel.open();
         }
+        Wire w = registry.transport().connect(address, port);
         try {
-            ch.connect(address);
-            Wire w = new Wire(ch, port);
-            SocketTuning.apply(ch, general, !w.isUnix());
+            w.tune(general);
             return w;
         } catch (IOException | RuntimeException e) {
-            ch.close();
+            w.close();
             throw e;
         }
     }

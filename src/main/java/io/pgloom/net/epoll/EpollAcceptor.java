@@ -1,0 +1,147 @@
+package io.pgloom.net.epoll;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+import io.pgloom.net.Transport;
+import io.pgloom.net.Wire;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.SocketException;
+import java.net.UnixDomainSocketAddress;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A listening socket of the native transport. {@link #accept} is called by one accept thread: it
+ * calls {@code accept4} and parks on EAGAIN until the poller reports a new connection.
+ */
+final class EpollAcceptor implements Transport.Acceptor, Poller.Target {
+    private final FdHandle fd;
+    private final Poller poller;
+    private final SocketAddress local;
+    private final boolean wildcard;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment errno = NativeIo.newErrno(arena);
+    private final MemorySegment peer = arena.allocate(SockAddr.STORAGE);
+    private final MemorySegment peerLen = arena.allocate(JAVA_INT);
+    private volatile boolean ready = true;
+    private volatile Thread waiter;
+
+    EpollAcceptor(int fd, Poller poller, SocketAddress local, boolean wildcard) {
+        this.fd = new FdHandle(fd, () -> {
+            poller.forget(fd, this);
+            NativeIo.close(fd);
+        });
+        this.poller = poller;
+        this.local = local;
+        this.wildcard = wildcard;
+    }
+
+    int fd() {
+        return fd.fd;
+    }
+
+    @Override
+    public void onEvents(boolean readable, boolean writable) {
+        if (readable) {
+            ready = true;
+            Thread t = waiter;
+            if (t != null) {
+                LockSupport.unpark(t);
+            }
+        }
+    }
+
+    @Override
+    public Wire accept(int unixPort) throws IOException {
+        while (true) {
+            ready = false;
+            if (!fd.acquire()) {
+                throw new SocketException("Socket closed");
+            }
+            int c;
+            int len;
+            try {
+                peerLen.set(JAVA_INT, 0, SockAddr.STORAGE);
+                c = NativeIo.accept4(errno, fd.fd, peer, peerLen, Linux.SOCK_NONBLOCK | Linux.SOCK_CLOEXEC);
+                len = peerLen.get(JAVA_INT, 0);
+            } finally {
+                fd.release();
+            }
+            if (c >= 0) {
+                return wrap(c, len, unixPort);
+            }
+            int err = NativeIo.errno(errno);
+            if (err == Linux.EAGAIN) {
+                parkUntilReady();
+            } else if (err != Linux.EINTR) {
+                throw new SocketException("accept: " + Linux.strerror(err));
+            }
+        }
+    }
+
+    private Wire wrap(int c, int len, int unixPort) throws IOException {
+        SocketAddress remote = SockAddr.decode(peer, len);
+        boolean unix = local instanceof UnixDomainSocketAddress;
+        EpollWire w = new EpollWire(c, poller, remote, unix ? local : localOf(c), unix, unixPort);
+        try (Arena a = Arena.ofConfined()) {
+            poller.register(c, w, NativeIo.newErrno(a));
+        } catch (IOException e) {
+            w.close();
+            throw e;
+        }
+        return w;
+    }
+
+    private static SocketAddress localOf(int c) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment sa = a.allocate(SockAddr.STORAGE);
+            MemorySegment len = a.allocate(JAVA_INT);
+            len.set(JAVA_INT, 0, SockAddr.STORAGE);
+            if (NativeIo.getsockname(NativeIo.newErrno(a), c, sa, len) != 0) {
+                return null;
+            }
+            return SockAddr.decode(sa, len.get(JAVA_INT, 0));
+        }
+    }
+
+    private void parkUntilReady() throws IOException {
+        waiter = Thread.currentThread();
+        try {
+            while (!ready) {
+                if (fd.isClosed()) {
+                    throw new SocketException("Socket closed");
+                }
+                LockSupport.park(this);
+            }
+        } finally {
+            waiter = null;
+        }
+    }
+
+    @Override
+    public String boundText() {
+        if (local instanceof InetSocketAddress inet) {
+            String host = wildcard ? "*" : inet.getAddress().getHostAddress();
+            return host + ":" + inet.getPort();
+        }
+        return "unix:" + local;
+    }
+
+    @Override
+    public int boundPort() {
+        return local instanceof InetSocketAddress inet ? inet.getPort() : -1;
+    }
+
+    @Override
+    public void close() {
+        if (fd.close()) {
+            Thread t = waiter;
+            if (t != null) {
+                LockSupport.unpark(t);
+            }
+        }
+    }
+}

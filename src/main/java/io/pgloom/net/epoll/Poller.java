@@ -1,0 +1,135 @@
+package io.pgloom.net.epoll;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+
+import io.pgloom.log.Log;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * One edge-triggered epoll set and the platform thread that waits on it. Each descriptor is
+ * registered once, for input and output, and never re-armed; an event only sets the target's
+ * ready flag and unparks the virtual thread waiting on it, which then does its own non-blocking
+ * read or write. Targets are found by descriptor number. Thread-safe.
+ */
+final class Poller {
+    /** What the poller wakes: an edge of readability and/or writability. */
+    interface Target {
+        void onEvents(boolean readable, boolean writable);
+    }
+
+    private static final int MAX_EVENTS = 1024;
+    private static final boolean PACKED = isPackedEventLayout();
+    private static final int EVENT_SIZE = PACKED ? 12 : 16;
+    private static final int DATA_OFFSET = PACKED ? 4 : 8;
+
+    private final int epfd;
+    private final MemorySegment events;
+    private final MemorySegment waitErrno;
+    private final ReentrantLock growLock = new ReentrantLock();
+    private volatile AtomicReferenceArray<Target> targets = new AtomicReferenceArray<>(4096);
+
+    Poller() throws IOException {
+        epfd = NativeIo.epollCreate();
+        if (epfd < 0) {
+            throw new IOException("epoll_create1 failed");
+        }
+        Arena arena = Arena.global();
+        events = arena.allocate((long) EVENT_SIZE * MAX_EVENTS, 8);
+        waitErrno = NativeIo.newErrno(arena);
+        Thread t = Thread.ofPlatform().daemon().name("pgloom-epoll").unstarted(this::loop);
+        t.start();
+    }
+
+    private static boolean isPackedEventLayout() {
+        String arch = System.getProperty("os.arch", "");
+        return arch.equals("amd64") || arch.equals("x86_64");
+    }
+
+    /** Registers a non-blocking descriptor for edge-triggered input and output events. */
+    void register(int fd, Target target, MemorySegment errno) throws IOException {
+        put(fd, target);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment ev = a.allocate(EVENT_SIZE, 8);
+            ev.set(JAVA_INT, 0, Linux.EPOLLIN | Linux.EPOLLOUT | Linux.EPOLLRDHUP | Linux.EPOLLET);
+            ev.set(JAVA_LONG_UNALIGNED, DATA_OFFSET, fd);
+            if (NativeIo.epollCtl(errno, epfd, Linux.EPOLL_CTL_ADD, fd, ev) != 0) {
+                int err = NativeIo.errno(errno);
+                targets.compareAndSet(fd, target, null);
+                throw new IOException("epoll_ctl: " + Linux.strerror(err));
+            }
+        }
+    }
+
+    /** Points a registered descriptor at another target (a connect finished). */
+    void retarget(int fd, Target target) {
+        targets.set(fd, target);
+    }
+
+    /** Forgets a descriptor that is about to be closed (closing removes it from the epoll set). */
+    void forget(int fd, Target target) {
+        AtomicReferenceArray<Target> t = targets;
+        if (fd < t.length()) {
+            t.compareAndSet(fd, target, null);
+        }
+    }
+
+    /** Stops events for a descriptor that stays open (handed to another process). */
+    void deregister(int fd, Target target, MemorySegment errno) {
+        forget(fd, target);
+        NativeIo.epollCtl(errno, epfd, Linux.EPOLL_CTL_DEL, fd, MemorySegment.NULL);
+    }
+
+    private void put(int fd, Target target) {
+        if (fd >= targets.length()) {
+            growLock.lock();
+            try {
+                AtomicReferenceArray<Target> old = targets;
+                if (fd >= old.length()) {
+                    int n = old.length();
+                    while (n <= fd) {
+                        n *= 2;
+                    }
+                    AtomicReferenceArray<Target> bigger = new AtomicReferenceArray<>(n);
+                    for (int i = 0; i < old.length(); i++) {
+                        bigger.set(i, old.get(i));
+                    }
+                    targets = bigger;
+                }
+            } finally {
+                growLock.unlock();
+            }
+        }
+        targets.set(fd, target);
+    }
+
+    private void loop() {
+        while (true) {
+            int n = NativeIo.epollWait(waitErrno, epfd, events, MAX_EVENTS, -1);
+            if (n < 0) {
+                int err = NativeIo.errno(waitErrno);
+                if (err == Linux.EINTR) {
+                    continue;
+                }
+                Log.error("epoll_wait failed: " + Linux.strerror(err));
+                return;
+            }
+            AtomicReferenceArray<Target> t = targets;
+            for (int i = 0; i < n; i++) {
+                long base = (long) i * EVENT_SIZE;
+                int ev = events.get(JAVA_INT, base);
+                int fd = (int) events.get(JAVA_LONG_UNALIGNED, base + DATA_OFFSET);
+                Target target = fd < t.length() ? t.get(fd) : null;
+                if (target != null) {
+                    boolean failed = (ev & (Linux.EPOLLERR | Linux.EPOLLHUP)) != 0;
+                    target.onEvents(failed || (ev & (Linux.EPOLLIN | Linux.EPOLLRDHUP)) != 0,
+                            failed || (ev & Linux.EPOLLOUT) != 0);
+                }
+            }
+        }
+    }
+}
