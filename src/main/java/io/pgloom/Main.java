@@ -97,8 +97,7 @@ public final class Main {
         try {
             Pgloom p = Pgloom.start(config);
             Signals.install(p);
-            p.awaitExit();
-            return 0;
+            return p.awaitExit();
         } catch (StartupException e) {
             Log.fatal(e.getMessage());
             return 1;

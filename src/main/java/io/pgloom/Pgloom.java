@@ -1,6 +1,8 @@
 package io.pgloom;
 
 import io.pgloom.admin.AdminConsole;
+import io.pgloom.admin.AdminError;
+import io.pgloom.admin.ShowCommands;
 import io.pgloom.auth.UserList;
 import io.pgloom.auth.UserListException;
 import io.pgloom.client.ClientConnection;
@@ -10,41 +12,50 @@ import io.pgloom.config.Config;
 import io.pgloom.config.General;
 import io.pgloom.config.Values;
 import io.pgloom.log.Log;
+import io.pgloom.log.LogSetup;
 import io.pgloom.net.Listener;
 import io.pgloom.net.Wire;
 import io.pgloom.pool.Clock;
-import io.pgloom.pool.Pool;
-import io.pgloom.pool.PoolEntry;
 import io.pgloom.pool.PoolRegistry;
+import io.pgloom.proto.MessageBuilder;
 import io.pgloom.proto.SqlState;
 import io.pgloom.server.ServerConnection;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The running pooler: owns the listeners, the pools, the client registry, the janitor, and the
- * process-level state (pidfile, shutdown). Created once by {@link Main}.
+ * process-level state (pause mode, shutdown mode, pidfile). Created once by {@link Main}.
  */
 public final class Pgloom {
     private final PoolRegistry pools;
     private final ClientRegistry clients;
     private final ClientServices services;
+    private final Operations operations;
     private final List<Listener> listeners = new ArrayList<>();
     private final Janitor janitor;
     private final CountDownLatch exited = new CountDownLatch(1);
     private final Pidfile pidfile;
-    private volatile boolean shuttingDown;
+    private volatile PauseMode pauseMode = PauseMode.NONE;
+    private volatile ShutdownMode shutdownMode;
+    private volatile boolean exiting;
+    private volatile int exitCode;
 
     private Pgloom(Config config, UserList users) {
         this.pools = new PoolRegistry(config, users, Clock.SYSTEM);
         this.pools.setLauncherFactory(Pgloom::launcher);
         this.clients = new ClientRegistry(config.get(General.MAX_CLIENT_CONN));
-        this.services = new ClientServices(pools, clients, new AdminConsole(AdminConsole.basic()), () -> shuttingDown);
-        this.janitor = new Janitor(pools, clients);
+        this.operations = new Operations(this, pools, clients);
+        ShowCommands show = new ShowCommands(new ShowCommands.ShowSource(this::stateRows));
+        this.services = new ClientServices(pools, clients, new AdminConsole(operations, show),
+                () -> shutdownMode != null || exiting);
+        this.janitor = new Janitor(pools, clients, this::shutdownProgress);
         this.pidfile = new Pidfile(config.get(General.PIDFILE));
     }
 
@@ -127,25 +138,108 @@ public final class Pgloom {
         };
     }
 
-    /** Stops everything now: listeners, clients, servers; the process then exits. */
-    void shutdownNow(String why) {
-        if (shuttingDown) {
+    // ------------------------------------------------------------------ state
+
+    PauseMode pauseMode() {
+        return pauseMode;
+    }
+
+    void setPauseMode(PauseMode m) {
+        pauseMode = m;
+    }
+
+    ShutdownMode shutdownMode() {
+        return shutdownMode;
+    }
+
+    Operations operations() {
+        return operations;
+    }
+
+    private Map<String, Boolean> stateRows() {
+        Map<String, Boolean> m = new LinkedHashMap<>();
+        m.put("active", pauseMode == PauseMode.NONE && shutdownMode == null);
+        m.put("paused", pauseMode == PauseMode.PAUSE);
+        m.put("suspended", pauseMode == PauseMode.SUSPEND);
+        return m;
+    }
+
+    // ------------------------------------------------------------------ suspend (takeover)
+
+    void suspend(ClientConnection requester) throws AdminError {
+        throw new AdminError("SUSPEND is not supported yet");
+    }
+
+    void showFds(ClientConnection requester, MessageBuilder out) throws AdminError {
+        throw new AdminError("SHOW FDS is not supported yet");
+    }
+
+    void resumeFromSuspend() {
+        pauseMode = PauseMode.NONE;
+    }
+
+    void consoleClosed(ClientConnection client) {
+        // a SUSPEND issued by this console would be undone here
+    }
+
+    // ------------------------------------------------------------------ shutdown
+
+    /** SHUTDOWN WAIT_FOR_SERVERS / WAIT_FOR_CLIENTS (and SIGINT / SIGTERM). */
+    void beginShutdown(ShutdownMode mode) {
+        if (shutdownMode != null) {
             return;
         }
-        shuttingDown = true;
+        shutdownMode = mode;
+        closeTcpListeners();
+        if (mode == ShutdownMode.WAIT_FOR_SERVERS) {
+            pools.setGlobalPause(true);
+            pools.refuseAll("server shutting down", SqlState.ADMIN_SHUTDOWN);
+        }
+    }
+
+    /** Janitor job: ends the process once what a graceful shutdown waits for is gone. */
+    private void shutdownProgress() {
+        ShutdownMode m = shutdownMode;
+        if (m == ShutdownMode.WAIT_FOR_SERVERS && pools.serverCount() == 0) {
+            exitNow("server connections dropped, exiting");
+        } else if (m == ShutdownMode.WAIT_FOR_CLIENTS && nonConsoleClients() == 0) {
+            exitNow("client connections dropped, exiting");
+        }
+    }
+
+    private int nonConsoleClients() {
+        int n = 0;
+        for (ClientConnection c : clients.all()) {
+            if (!c.isConsole()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Stops everything now: listeners, clients, servers; the process then exits. */
+    void exitNow(String why) {
+        if (exiting) {
+            return;
+        }
+        exiting = true;
         Log.log(why);
-        closeListeners(true);
         janitor.stop();
+        closeListeners(true);
         for (ClientConnection c : clients.all()) {
             c.close("pooler is shutting down", true, SqlState.ADMIN_SHUTDOWN);
         }
-        for (Pool p : pools.poolList()) {
-            for (PoolEntry s : p.servers()) {
-                s.close("pooler is shutting down");
-            }
-        }
+        operations.closeServers(p -> true, "pooler is shutting down");
         pidfile.remove();
         exited.countDown();
+    }
+
+    private void closeTcpListeners() {
+        for (Listener l : listeners) {
+            if (!l.isUnix()) {
+                l.close(false);
+            }
+        }
     }
 
     private void closeListeners(boolean unlink) {
@@ -154,8 +248,11 @@ public final class Pgloom {
         }
     }
 
-    void awaitExit() throws InterruptedException {
+    /** Blocks until the pooler has ended; returns the exit code. */
+    int awaitExit() throws InterruptedException {
         exited.await();
+        LogSetup.shutdown();
+        return exitCode;
     }
 
     PoolRegistry pools() {

@@ -63,7 +63,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
     private volatile ServerConnection server;
     private Waiter waiter;
     private volatile long lastActivityNanos;
-    private volatile long requestStartNanos;
+    private volatile long lastRequestEpochMillis;
     private byte[] tags = new byte[64];
 
     public ClientConnection(long id, ClientServices services, Wire wire, long now) {
@@ -142,9 +142,17 @@ public final class ClientConnection implements LinkedClient, Runnable {
         return lastActivityNanos;
     }
 
-    public long requestStartNanos() {
-        return requestStartNanos;
+    /** Wall-clock time of the last request forwarded (SHOW CLIENTS request_time), or 0. */
+    public long lastRequestEpochMillis() {
+        return lastRequestEpochMillis;
     }
+
+    /** Since when the client waits for a server (monotonic nanos), or 0 when it is not waiting. */
+    public long waitingSinceNanos() {
+        Waiter w = waiter;
+        return state == ClientState.WAITING && w != null ? w.sinceNanos() : 0;
+    }
+
 
     ClientServices services() {
         return services;
@@ -329,15 +337,14 @@ public final class ClientConnection implements LinkedClient, Runnable {
         if (to <= from) {
             return;
         }
-        if (count > 0 && requestStartNanos == 0) {
-            requestStartNanos = lastActivityNanos;
-        }
         while (true) {
             ServerConnection s = server;
             if (s == null) {
                 s = acquireServer();
             }
-            if (s.enqueue(this, tags, count)) {
+            if (s.enqueue(this, tags, count, lastActivityNanos)) {
+                lastRequestEpochMillis = System.currentTimeMillis();
+                pool.stats().received.add(to - from);
                 try {
                     s.sendFromClient(b, from, to - from);
                 } catch (IOException e) {
@@ -368,8 +375,11 @@ public final class ClientConnection implements LinkedClient, Runnable {
             }
             state = ClientState.WAITING;
             PoolEntry entry;
+            long waitStart = services.pools().clock().nanos();
             try {
                 entry = pool.acquire(waiter, queryWaitTimeoutNanos(g));
+                pool.stats().serverAssignments.increment();
+                pool.stats().waitTimeMicros.add((services.pools().clock().nanos() - waitStart) / 1000);
             } catch (AcquireException e) {
                 throw new ClientClosing(e.getMessage(), true, e.sqlState());
             } finally {
@@ -449,7 +459,6 @@ public final class ClientConnection implements LinkedClient, Runnable {
         if (server == s) {
             server = null;
         }
-        requestStartNanos = 0;
     }
 
     @Override

@@ -196,6 +196,7 @@ final class ClientLogin {
         tracked.forEach(cache::set);
         client.attach(db, user, pool, cache);
         welcome(pool, cache);
+        pool.stats().clientLogins.increment();
         return true;
     }
 

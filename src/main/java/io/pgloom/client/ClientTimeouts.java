@@ -45,7 +45,7 @@ public final class ClientTimeouts {
         }
         if (s.busy()) {
             long limit = nanos(c, UserKeys.QUERY_TIMEOUT, g.get(General.QUERY_TIMEOUT));
-            long started = c.requestStartNanos();
+            long started = s.queryStartNanos();
             if (limit > 0 && started != 0 && now - started > limit) {
                 s.close("query timeout");
             }

@@ -34,6 +34,7 @@ public final class Pool {
     private final ServerLauncher launcher;
     private final Clock clock;
     private volatile PoolSettings settings;
+    private final io.pgloom.stats.PoolStats stats = new io.pgloom.stats.PoolStats();
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition welcomeChanged = lock.newCondition();
@@ -48,6 +49,8 @@ public final class Pool {
     private int welcomeWaiters;
     private int clients;
     private boolean paused;
+    private String refusal;
+    private String refusalSqlState;
     private boolean loginFailed;
     private long loginFailedNanos;
     private String loginError;
@@ -71,6 +74,10 @@ public final class Pool {
 
     public PoolSettings settings() {
         return settings;
+    }
+
+    public io.pgloom.stats.PoolStats stats() {
+        return stats;
     }
 
     public void updateSettings(PoolSettings s) {
@@ -113,6 +120,9 @@ public final class Pool {
         lock.lock();
         try {
             long now = clock.nanos();
+            if (refusal != null) {
+                throw new AcquireException(refusal, refusalSqlState);
+            }
             if (!paused && waiters.isEmpty()) {
                 PoolEntry s = idle.pollFirst();
                 if (s != null) {
@@ -517,6 +527,13 @@ public final class Pool {
     }
 
     private void collectIdleCloses(long now, PoolSettings ps, List<PoolEntry> toClose, List<String> reasons) {
+        if (paused || refusal != null) {
+            for (PoolEntry s : idle) {
+                toClose.add(s);
+                reasons.add(refusal != null ? "server shutting down" : "pause mode");
+            }
+            return;
+        }
         int total = totalServers();
         boolean lifetimeClosed = false;
         Iterator<PoolEntry> it = idle.descendingIterator();
@@ -553,6 +570,33 @@ public final class Pool {
     }
 
     // ------------------------------------------------------------------ pause / introspection
+
+    /** From now on every acquire fails with {@code reason}, and so do the clients waiting now. */
+    public void refuse(String reason, String sqlState) {
+        lock.lock();
+        try {
+            refusal = reason;
+            refusalSqlState = sqlState;
+            for (Waiter w : waiters) {
+                w.queued = false;
+                w.failure = reason;
+                w.failureSqlState = sqlState;
+                w.condition.signal();
+            }
+            waiters.clear();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public boolean paused() {
+        lock.lock();
+        try {
+            return paused;
+        } finally {
+            lock.unlock();
+        }
+    }
 
     public void setPaused(boolean p) {
         lock.lock();

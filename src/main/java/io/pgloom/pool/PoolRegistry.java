@@ -36,6 +36,7 @@ public final class PoolRegistry {
     private final TrackedParams tracked;
     private volatile Function<PoolRegistry, ServerLauncher> launcherFactory;
     private final io.pgloom.net.Transport transport;
+    private volatile boolean globalPause;
 
     public PoolRegistry(Config config, UserList userList, Clock clock) {
         this.clock = clock;
@@ -111,7 +112,11 @@ public final class PoolRegistry {
         }
         return pools.computeIfAbsent(key, k -> {
             UserEntry u = user(poolUser);
-            return new Pool(k, settingsFor(db, u), db.servers(), u.servers(), launcherFactory.apply(this), clock);
+            Pool created = new Pool(k, settingsFor(db, u), db.servers(), u.servers(), launcherFactory.apply(this), clock);
+            if (globalPause || db.paused()) {
+                created.setPaused(true);
+            }
+            return created;
         });
     }
 
@@ -230,6 +235,37 @@ public final class PoolRegistry {
                 f.accept(p);
             }
         }
+    }
+
+    /** PAUSE / RESUME of everything. */
+    public void setGlobalPause(boolean paused) {
+        globalPause = paused;
+        applyPause();
+    }
+
+    /** Brings every pool's pause flag in line with the global and per-database flags. */
+    public void applyPause() {
+        for (Pool p : pools.values()) {
+            Database db = databases.get(p.key().database());
+            p.setPaused(globalPause || (db != null && db.paused()));
+        }
+    }
+
+    /** Refuses new server assignments everywhere and fails waiting clients (SHUTDOWN WAIT_FOR_SERVERS). */
+    public void refuseAll(String reason, String sqlState) {
+        for (Pool p : pools.values()) {
+            p.refuse(reason, sqlState);
+        }
+    }
+
+    /** Counts servers of all pools. */
+    public int serverCount() {
+        int n = 0;
+        for (Pool p : pools.values()) {
+            Pool.Counts c = p.counts();
+            n += c.active() + c.idle() + c.tested() + c.login() + c.beingCanceled();
+        }
+        return n;
     }
 
     public List<Pool> poolList() {

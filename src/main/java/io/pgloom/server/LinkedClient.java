@@ -19,6 +19,9 @@ public interface LinkedClient {
     /** The server connection failed while linked: the client must be told and closed. */
     void serverFailed(String reason, String sqlState);
 
+    /** The client's id (SHOW CLIENTS id, and the hex in its ptr). */
+    long id();
+
     /** The client's log prefix ({@code C-0x1f: db/user@addr:port }). */
     String logPrefix();
 }

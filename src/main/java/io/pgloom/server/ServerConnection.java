@@ -61,8 +61,10 @@ public final class ServerConnection extends PoolEntry implements Runnable {
     private byte txStatus = 'I';
     private volatile InternalQuery internal;
     private volatile long linkedSinceNanos;
+    private volatile long lastUsedEpochMillis;
     private volatile long lastResponseNanos;
-    private volatile long transactionStartNanos;
+    private volatile long queryStartNanos;
+    private volatile long xactStartNanos;
 
     public ServerConnection(long id, Pool pool, PoolRegistry registry, Database database, UserEntry user, long now,
             long lifetimeNanos) {
@@ -214,7 +216,12 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         }
     }
 
-    /** Handles every whole message in the buffer, forwarding runs of them with one write. */
+    /**
+     * Handles every whole message in the buffer, forwarding runs of them with one write. The link
+     * state (answered requests, transaction status) is updated before the bytes go out, so a
+     * client that leaves the moment it has its answer finds the server between transactions; the
+     * server goes back to the pool only after everything was written to the client.
+     */
     private void processBuffer() throws IOException {
         byte[] b = in.array();
         int pos = in.start();
@@ -230,12 +237,11 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             int size = sizeAt(b, pos);
             if (end - pos < size) {
                 if (size > in.capacity() && c != null && internal == null && !mustDecode(tag)) {
+                    boolean release = noteResponses(ready, lastStatus, copyStarted);
                     forward(c, b, runStart, end);
                     int have = end - pos;
                     in.advance(end - in.start());
-                    if (ready > 0 || copyStarted) {
-                        afterResponses(ready, lastStatus, copyStarted);
-                    }
+                    finishResponses(c, release);
                     streamRest(c, size - have);
                     return;
                 }
@@ -262,6 +268,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             }
             pos += size;
         }
+        boolean release = (ready > 0 || copyStarted) && noteResponses(ready, lastStatus, copyStarted);
         if (c != null) {
             forward(c, b, runStart, pos);
         } else if (pos > runStart) {
@@ -271,8 +278,8 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         if (wantRoom > 0) {
             in.ensureRoom(wantRoom);
         }
-        if (ready > 0 || copyStarted) {
-            afterResponses(ready, lastStatus, copyStarted);
+        if (ready > 0) {
+            finishResponses(c, release);
         }
     }
 
@@ -304,6 +311,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         if (to <= from || c == null) {
             return;
         }
+        pool.stats().sent.add(to - from);
         try {
             c.sendFromServer(b, from, to - from);
         } catch (IOException e) {
@@ -375,10 +383,14 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         }
     }
 
-    /** Pops answered requests and gives the server back when the transaction is over. */
-    private void afterResponses(int ready, byte lastStatus, boolean copyStarted) {
-        LinkedClient released = null;
-        boolean statementViolation = false;
+    /**
+     * Pops the answered requests and records the transaction status; returns whether the server
+     * may go back to the pool once the responses are written to the client.
+     */
+    private boolean noteResponses(int ready, byte lastStatus, boolean copyStarted) {
+        long queryMicros = -1;
+        long xactMicros = -1;
+        boolean release = false;
         PoolMode mode = pool.settings().mode();
         linkLock.lock();
         try {
@@ -390,17 +402,51 @@ public final class ServerConnection extends PoolEntry implements Runnable {
                 pending.popReady();
             }
             if (ready > 0) {
-                if (txStatus == 'I' && lastStatus != 'I') {
-                    transactionStartNanos = lastResponseNanos;
-                } else if (lastStatus == 'I') {
-                    transactionStartNanos = 0;
-                }
                 txStatus = lastStatus;
-                if (mode == PoolMode.STATEMENT && lastStatus != 'I') {
+                long now = lastResponseNanos;
+                if (queryStartNanos != 0 && pending.isEmpty() && !extendedOpen) {
+                    queryMicros = (now - queryStartNanos) / 1000;
+                    queryStartNanos = 0;
+                }
+                if (lastStatus == 'I' && xactStartNanos != 0) {
+                    xactMicros = (now - xactStartNanos) / 1000;
+                    xactStartNanos = 0;
+                }
+                release = mode == PoolMode.STATEMENT || (mode != PoolMode.SESSION && client != null && releasableLocked());
+            }
+        } finally {
+            linkLock.unlock();
+        }
+        io.pgloom.stats.PoolStats st = pool.stats();
+        if (queryMicros >= 0) {
+            st.queryCount.increment();
+            st.queryTimeMicros.add(queryMicros);
+        }
+        if (xactMicros >= 0) {
+            st.xactCount.increment();
+            st.xactTimeMicros.add(xactMicros);
+        }
+        return release;
+    }
+
+    /**
+     * After the responses were written: in statement mode a transaction block closes the server;
+     * otherwise a releasable server that still serves the same client goes back to the pool.
+     */
+    private void finishResponses(LinkedClient c, boolean release) {
+        if (!release || c == null) {
+            return;
+        }
+        boolean statementViolation = false;
+        boolean giveBack = false;
+        linkLock.lock();
+        try {
+            if (client == c) {
+                if (pool.settings().mode() == PoolMode.STATEMENT && txStatus != 'I') {
                     statementViolation = true;
-                } else if (mode != PoolMode.SESSION && client != null && releasableLocked()) {
-                    released = client;
+                } else if (releasableLocked()) {
                     client = null;
+                    giveBack = true;
                 }
             }
         } finally {
@@ -408,10 +454,8 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         }
         if (statementViolation) {
             close("transaction blocks not allowed in statement pooling mode");
-            return;
-        }
-        if (released != null) {
-            released.unlinked(this);
+        } else if (giveBack) {
+            c.unlinked(this);
             releaseToPool(false);
         }
     }
@@ -428,6 +472,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         try {
             client = c;
             linkedSinceNanos = registry.clock().nanos();
+            lastUsedEpochMillis = System.currentTimeMillis();
         } finally {
             linkLock.unlock();
         }
@@ -439,11 +484,19 @@ public final class ServerConnection extends PoolEntry implements Runnable {
      *
      * @param tags the type bytes of the messages, in order
      */
-    public boolean enqueue(LinkedClient c, byte[] tags, int count) {
+    public boolean enqueue(LinkedClient c, byte[] tags, int count, long nowNanos) {
         linkLock.lock();
         try {
             if (client != c) {
                 return false;
+            }
+            if (count > 0) {
+                if (queryStartNanos == 0) {
+                    queryStartNanos = nowNanos;
+                }
+                if (xactStartNanos == 0) {
+                    xactStartNanos = nowNanos;
+                }
             }
             for (int i = 0; i < count; i++) {
                 byte t = tags[i];
@@ -546,13 +599,27 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         return linkedSinceNanos;
     }
 
+    /** Wall-clock time it was last lent to a client (SHOW SERVERS request_time), or 0. */
+    public long lastUsedEpochMillis() {
+        return lastUsedEpochMillis;
+    }
+
+    public Database database() {
+        return database;
+    }
+
     public long lastResponseNanos() {
         return lastResponseNanos;
     }
 
-    /** When the current transaction block began (first ReadyForQuery saying T), or 0. */
+    /** When the current transaction began (its first request), or 0. */
     public long transactionStartNanos() {
-        return transactionStartNanos;
+        return xactStartNanos;
+    }
+
+    /** When the request now running began, or 0 when none is. */
+    public long queryStartNanos() {
+        return queryStartNanos;
     }
 
     public byte txStatus() {

@@ -29,8 +29,11 @@ class ConnStringTest {
     }
 
     @Test
-    void emptyUnquotedValue() {
-        assertThat(ConnString.parse("password= host=x")).containsEntry("password", "").containsEntry("host", "x");
+    void emptyValueNeedsQuotesAsInLibpq() {
+        assertThat(ConnString.parse("password='' host=x")).containsExactly(Map.entry("password", ""), Map.entry("host", "x"));
+        // libpq skips blanks after '=', so the next word is the value
+        assertThat(ConnString.parse("password= host=x")).containsExactly(Map.entry("password", "host=x"));
+        assertThat(ConnString.parse("password=")).containsExactly(Map.entry("password", ""));
     }
 
     @Test

@@ -309,7 +309,9 @@ class TomlConfigLoaderTest {
     @Test
     void duplicateKeysAreInvalidToml() {
         List<String> problems = files().tomlProblems("[pgloom]\nlisten_port = 1\nlisten_port = 2\n");
-        assertThat(problems).singleElement().asString().startsWith(file() + ": line 3: not valid TOML");
+        // Jackson reports the position after the duplicate's line
+        assertThat(problems).singleElement().asString().matches(java.util.regex.Pattern.quote(file())
+                + ": line [34]: not valid TOML: Duplicate key.*");
     }
 
     @Test
@@ -353,8 +355,22 @@ class TomlConfigLoaderTest {
         assertThat(ConfigFiles.isIni(Path.of("x.conf"), "[pgbouncer]\npool_mode = session\n")).isTrue();
         assertThat(ConfigFiles.isIni(Path.of("x.conf"), "[pgbouncer]\npool_mode = \"session\"\n")).isFalse();
         assertThat(ConfigFiles.isIni(Path.of("x.conf"), "[pgloom]\npool_mode = session\n")).isFalse();
-        Config c = files().load("pgbouncer.conf", "[pgbouncer]\npool_mode = transaction\nlisten_port = 7001\n");
+        Config c = files().load("pgbouncer.conf", "[databases]\napp = host=db\n[pgbouncer]\npool_mode = transaction\n");
+        assertThat(c.get(General.POOL_MODE)).isEqualTo(PoolMode.TRANSACTION);
+        assertThat(c.databases().get("app").get(DatabaseKeys.HOST)).isEqualTo("db");
+    }
+
+    /**
+     * A pgbouncer.ini under another name whose values all happen to start with a digit, t or f
+     * (or that holds a %include line) is still a pgbouncer.ini: it is not valid TOML.
+     */
+    @Test
+    void iniUnderAnotherNameIsDetectedWhateverItsValuesStartWith() throws Exception {
+        Config c = files().load("pgbouncer.conf", "[pgbouncer]\nlisten_port = 7001\npool_mode = transaction\n");
         assertThat(c.get(General.POOL_MODE)).isEqualTo(PoolMode.TRANSACTION);
         assertThat(c.get(General.LISTEN_PORT)).isEqualTo(7001);
+        files().write("databases.ini", "[databases]\napp = host=db\n");
+        Config included = files().load("main.conf", "[pgbouncer]\n%include databases.ini\nlisten_port = 7002\n");
+        assertThat(included.databases()).containsOnlyKeys("app");
     }
 }

@@ -170,7 +170,7 @@ class MessageStreamTest {
 
     @Test
     void ioErrorsOfTheSourcePassThrough() {
-        MessageStream s = new MessageStream(dst -> {
+        MessageStream s = new MessageStream((b, off, len) -> {
             throw new IOException("connection reset");
         }, 16, NO_LIMIT);
         assertThatThrownBy(() -> s.nextMessage(NO_LIMIT)).isInstanceOf(IOException.class).hasMessage("connection reset");

@@ -1,0 +1,47 @@
+package io.pgloom.stats;
+
+/** Totals of a {@link PoolStats} at one moment, or their sum over pools. Immutable. */
+public record StatsSnapshot(long serverAssignments, long xactCount, long queryCount, long received, long sent,
+        long xactTimeMicros, long queryTimeMicros, long waitTimeMicros, long clientParses, long serverParses, long binds,
+        long clientLogins) {
+
+    public static final StatsSnapshot ZERO = new StatsSnapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+
+    public StatsSnapshot plus(StatsSnapshot o) {
+        return new StatsSnapshot(serverAssignments + o.serverAssignments, xactCount + o.xactCount, queryCount + o.queryCount,
+                received + o.received, sent + o.sent, xactTimeMicros + o.xactTimeMicros, queryTimeMicros + o.queryTimeMicros,
+                waitTimeMicros + o.waitTimeMicros, clientParses + o.clientParses, serverParses + o.serverParses,
+                binds + o.binds, clientLogins + o.clientLogins);
+    }
+
+    public StatsSnapshot minus(StatsSnapshot o) {
+        return new StatsSnapshot(serverAssignments - o.serverAssignments, xactCount - o.xactCount, queryCount - o.queryCount,
+                received - o.received, sent - o.sent, xactTimeMicros - o.xactTimeMicros, queryTimeMicros - o.queryTimeMicros,
+                waitTimeMicros - o.waitTimeMicros, clientParses - o.clientParses, serverParses - o.serverParses,
+                binds - o.binds, clientLogins - o.clientLogins);
+    }
+
+    /**
+     * PgBouncer's averages over a period of {@code micros}: counts and bytes per second, times per
+     * query, transaction or assignment.
+     */
+    public Averages averages(long micros) {
+        long d = Math.max(1, micros);
+        return new Averages(perSecond(serverAssignments, d), perSecond(xactCount, d), perSecond(queryCount, d),
+                perSecond(received, d), perSecond(sent, d), xactCount == 0 ? 0 : xactTimeMicros / xactCount,
+                queryCount == 0 ? 0 : queryTimeMicros / queryCount,
+                serverAssignments == 0 ? 0 : waitTimeMicros / serverAssignments, perSecond(clientParses, d),
+                perSecond(serverParses, d), perSecond(binds, d), perSecond(clientLogins, d));
+    }
+
+    private static long perSecond(long v, long micros) {
+        return v * 1_000_000L / micros;
+    }
+
+    /** Averages as SHOW STATS_AVERAGES shows them. */
+    public record Averages(long serverAssignments, long xactCount, long queryCount, long received, long sent,
+            long xactTimeMicros, long queryTimeMicros, long waitTimeMicros, long clientParses, long serverParses, long binds,
+            long clientLogins) {
+        public static final Averages ZERO = new Averages(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    }
+}
