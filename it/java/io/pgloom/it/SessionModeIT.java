@@ -29,7 +29,7 @@ import org.postgresql.copy.CopyManager;
  * ways, cancel, LISTEN/NOTIFY, errors inside a transaction, session state, and the reset
  * (DISCARD ALL) between two clients that share one server.
  */
-@Timeout(60)
+@Timeout(value = 20, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class SessionModeIT {
 
     private static PgCluster pg;
@@ -117,6 +117,52 @@ class SessionModeIT {
             assertThat(ps.unwrap(PGStatement.class).isUseServerPrepare()).isTrue();
             // The named statement lives on the server of this session.
             assertThat(Sql.value(c, "select count(*) from pg_prepared_statements")).isNotEqualTo("0");
+        }
+    }
+
+    /**
+     * A message larger than pkt_buf (4 KiB by default) followed by more messages in the same
+     * write: pgjdbc sends Parse(20 KB of SQL), Bind, Describe, Execute, Sync at once.
+     */
+    @Test
+    void queryLargerThanPacketBuffer() throws SQLException {
+        String big = "x".repeat(20_000);
+        try (Connection c = connect("")) {
+            try (PreparedStatement ps = c.prepareStatement("select length('" + big + "') + ?")) {
+                ps.setInt(1, 1);
+                try (ResultSet rs = ps.executeQuery()) {
+                    assertThat(rs.next()).isTrue();
+                    assertThat(rs.getInt(1)).isEqualTo(20_001);
+                }
+            }
+            assertThat(Sql.value(c, "select 'next query'")).isEqualTo("next query");
+        }
+        try (Connection c = connect("preferQueryMode=simple")) {
+            assertThat(Sql.value(c, "select length('" + big + "')")).isEqualTo("20000");
+            assertThat(Sql.value(c, "select 'next query'")).isEqualTo("next query");
+        }
+    }
+
+    /**
+     * A result row larger than pkt_buf, followed in the same packet by CommandComplete and
+     * ReadyForQuery: the row is streamed, and the rest must follow without waiting for more bytes.
+     */
+    @Test
+    void rowLargerThanPacketBuffer() throws SQLException {
+        for (String mode : new String[] {"preferQueryMode=simple", "preferQueryMode=extended"}) {
+            try (Connection c = connect(mode)) {
+                assertThat(Sql.value(c, "select repeat('r', 100000)")).as(mode).hasSize(100_000);
+                try (Statement s = c.createStatement();
+                        ResultSet rs = s.executeQuery("select g, repeat('r', 5000 * g) from generate_series(1, 5) g")) {
+                    int rows = 0;
+                    while (rs.next()) {
+                        rows++;
+                        assertThat(rs.getString(2)).hasSize(5000 * rs.getInt(1));
+                    }
+                    assertThat(rows).isEqualTo(5);
+                }
+                assertThat(Sql.value(c, "select 'next query'")).isEqualTo("next query");
+            }
         }
     }
 

@@ -20,10 +20,13 @@ final class Janitor {
     private final PoolRegistry pools;
     private final ClientRegistry clients;
     private final Runnable[] extra;
+    private final java.util.function.BooleanSupplier suspended;
     private volatile boolean stopped;
     private Thread thread;
 
-    Janitor(PoolRegistry pools, ClientRegistry clients, Runnable... extra) {
+    /** @param suspended while true (SUSPEND), nothing is touched, so nothing surprises the successor */
+    Janitor(PoolRegistry pools, ClientRegistry clients, java.util.function.BooleanSupplier suspended, Runnable... extra) {
+        this.suspended = suspended;
         this.pools = pools;
         this.clients = clients;
         this.extra = extra;
@@ -59,6 +62,9 @@ final class Janitor {
     }
 
     void tick() {
+        if (suspended.getAsBoolean()) {
+            return;
+        }
         for (Pool p : pools.poolList()) {
             p.maintain();
         }

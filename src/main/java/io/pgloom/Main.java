@@ -95,7 +95,10 @@ public final class Main {
         int verbose = Math.max(o.verbose(), config.get(General.VERBOSE));
         LogSetup.configure(!o.quiet(), config.get(General.LOGFILE), verbose);
         try {
-            Pgloom p = Pgloom.start(config);
+            Pgloom p = o.takeover() ? Pgloom.takeOver(config) : null;
+            if (p == null) {
+                p = Pgloom.start(config);
+            }
             Signals.install(p);
             return p.awaitExit();
         } catch (StartupException e) {

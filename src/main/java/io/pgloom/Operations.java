@@ -313,7 +313,7 @@ final class Operations implements Controls {
     @Override
     public void shutdown(String mode) throws AdminError {
         if (mode == null) {
-            pooler.exitNow("SHUTDOWN command issued");
+            pooler.exitNow(null);
             LockSupport.park();
             return;
         }

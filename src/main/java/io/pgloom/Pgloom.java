@@ -2,6 +2,7 @@ package io.pgloom;
 
 import io.pgloom.admin.AdminConsole;
 import io.pgloom.admin.AdminError;
+import io.pgloom.admin.MetricsEndpoint;
 import io.pgloom.admin.ShowCommands;
 import io.pgloom.auth.UserList;
 import io.pgloom.auth.UserListException;
@@ -20,6 +21,10 @@ import io.pgloom.pool.PoolRegistry;
 import io.pgloom.proto.MessageBuilder;
 import io.pgloom.proto.SqlState;
 import io.pgloom.server.ServerConnection;
+import io.pgloom.takeover.Adopter;
+import io.pgloom.takeover.FdSender;
+import io.pgloom.takeover.Suspender;
+import io.pgloom.takeover.TakeoverClient;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -42,9 +47,11 @@ public final class Pgloom {
     private final Janitor janitor;
     private final CountDownLatch exited = new CountDownLatch(1);
     private final Pidfile pidfile;
+    private final MetricsEndpoint metrics;
     private volatile PauseMode pauseMode = PauseMode.NONE;
     private volatile ShutdownMode shutdownMode;
     private volatile boolean exiting;
+    private volatile ClientConnection suspendedBy;
     private volatile int exitCode;
 
     private Pgloom(Config config, UserList users) {
@@ -52,10 +59,13 @@ public final class Pgloom {
         this.pools.setLauncherFactory(Pgloom::launcher);
         this.clients = new ClientRegistry(config.get(General.MAX_CLIENT_CONN));
         this.operations = new Operations(this, pools, clients);
-        ShowCommands show = new ShowCommands(new ShowCommands.ShowSource(this::stateRows));
+        ShowCommands.ShowSource showSource = ShowCommands.ShowSource.of(pools, clients, this::stateRows);
+        ShowCommands show = new ShowCommands(showSource);
+        this.metrics = new MetricsEndpoint(showSource);
         this.services = new ClientServices(pools, clients, new AdminConsole(operations, show),
                 () -> shutdownMode != null || exiting);
-        this.janitor = new Janitor(pools, clients, this::shutdownProgress);
+        this.janitor = new Janitor(pools, clients, () -> pauseMode == PauseMode.SUSPEND, this::shutdownProgress,
+                showSource.stats()::tick);
         this.pidfile = new Pidfile(config.get(General.PIDFILE));
     }
 
@@ -65,6 +75,7 @@ public final class Pgloom {
         Pgloom p = new Pgloom(config, users);
         p.pidfile.claim();
         try {
+            p.startMetrics(config.general());
             p.listen(config.general());
         } catch (StartupException e) {
             p.closeListeners(true);
@@ -107,6 +118,15 @@ public final class Pgloom {
         for (Listener l : listeners) {
             Log.log("listening on " + l.description());
             l.start(this::accept);
+        }
+    }
+
+    /** Starts the Prometheus endpoint if metrics_listen is set; a bad value or address stops startup. */
+    private void startMetrics(Values g) throws StartupException {
+        try {
+            metrics.start(g.get(General.METRICS_LISTEN));
+        } catch (IOException | IllegalArgumentException e) {
+            throw new StartupException(e.getMessage());
         }
     }
 
@@ -164,22 +184,104 @@ public final class Pgloom {
         return m;
     }
 
-    // ------------------------------------------------------------------ suspend (takeover)
+    // ------------------------------------------------------------------ suspend (takeover, old side)
 
     void suspend(ClientConnection requester) throws AdminError {
-        throw new AdminError("SUSPEND is not supported yet");
+        if (pauseMode != PauseMode.NONE) {
+            throw new AdminError("already suspended/paused");
+        }
+        if (shutdownMode != null || exiting) {
+            throw new AdminError("pooler is shutting down");
+        }
+        for (io.pgloom.pool.Database db : pools.databases().values()) {
+            if (db.paused()) {
+                throw new AdminError("cannot suspend with paused databases");
+            }
+        }
+        pauseMode = PauseMode.SUSPEND;
+        suspendedBy = requester;
+        new Suspender(pools, clients, listeners).suspend();
     }
 
     void showFds(ClientConnection requester, MessageBuilder out) throws AdminError {
-        throw new AdminError("SHOW FDS is not supported yet");
+        try {
+            new FdSender(pools, clients, pauseMode == PauseMode.SUSPEND ? listeners : List.of()).send(requester, out);
+        } catch (IOException e) {
+            throw new AdminError("SHOW FDS failed: " + e.getMessage());
+        }
     }
 
     void resumeFromSuspend() {
+        new Suspender(pools, clients, listeners).resume();
+        suspendedBy = null;
         pauseMode = PauseMode.NONE;
     }
 
     void consoleClosed(ClientConnection client) {
-        // a SUSPEND issued by this console would be undone here
+        if (pauseMode == PauseMode.SUSPEND && suspendedBy == client && !exiting) {
+            Log.log("admin disappeared when suspended, doing RESUME");
+            resumeFromSuspend();
+        }
+    }
+
+    // ------------------------------------------------------------------ takeover (new side)
+
+    /**
+     * Starts by taking over the sockets of the process listening on our unix socket; returns null
+     * when no process answers there (the caller then starts normally).
+     */
+    static Pgloom takeOver(Config config) throws StartupException {
+        Values g = config.general();
+        if (!(PoolRegistry.transportFor(g) instanceof io.pgloom.net.epoll.EpollTransport)) {
+            throw new StartupException("takeover needs transport = \"epoll\" (Linux)");
+        }
+        String dir = g.get(General.UNIX_SOCKET_DIR);
+        if (dir.isEmpty()) {
+            throw new StartupException("cannot take over without unix_socket_dir");
+        }
+        TakeoverClient link;
+        try {
+            link = TakeoverClient.connect(Listener.unixPath(dir, g.get(General.LISTEN_PORT)));
+        } catch (IOException e) {
+            link = null;
+        }
+        if (link == null) {
+            Log.log("old process not found, try to continue normally");
+            return null;
+        }
+        long started = System.nanoTime();
+        UserList users = loadUsers(g);
+        Pgloom p = new Pgloom(config, users);
+        Adopter.Result adopted;
+        try {
+            TakeoverClient.Handover h = link.takeSockets();
+            adopted = Adopter.adopt(h, p.pools, p.services);
+            p.listeners.addAll(adopted.listeners());
+            link.finish(g.get(General.PIDFILE));
+        } catch (IOException | RuntimeException e) {
+            link.abandon();
+            throw new StartupException("takeover failed, the old process keeps running: " + e.getMessage());
+        }
+        try {
+            p.pidfile.write();
+        } catch (IOException e) {
+            Log.warning("could not write pidfile: " + e.getMessage());
+        }
+        adopted.start();
+        for (Listener l : p.listeners) {
+            l.start(p::accept);
+        }
+        p.janitor.start();
+        try {
+            p.startMetrics(g);
+        } catch (StartupException e) {
+            Log.warning(e.getMessage());
+        }
+        long pausedMs = (System.nanoTime() - started) / 1_000_000;
+        Log.log("takeover done: " + adopted.clients().size() + " clients, " + adopted.servers().size() + " servers, "
+                + adopted.listeners().size() + " listeners; clients waited " + pausedMs + " ms");
+        Log.log("process up: " + Version.TEXT + ", java " + Runtime.version() + ", transport epoll (took over)");
+        return p;
     }
 
     // ------------------------------------------------------------------ shutdown
@@ -223,8 +325,17 @@ public final class Pgloom {
             return;
         }
         exiting = true;
-        Log.log(why);
+        if (why != null) {
+            Log.log(why);
+        }
+        if (pauseMode == PauseMode.SUSPEND) {
+            // taken over: leave every socket and the unix socket file to the new process
+            pidfile.remove();
+            LogSetup.shutdown();
+            Runtime.getRuntime().halt(0);
+        }
         janitor.stop();
+        metrics.stop();
         closeListeners(true);
         for (ClientConnection c : clients.all()) {
             c.close("pooler is shutting down", true, SqlState.ADMIN_SHUTDOWN);

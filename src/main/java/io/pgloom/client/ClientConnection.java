@@ -40,7 +40,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
     private final ClientServices services;
     private final Wire wire;
     private final long connectNanos;
-    private final long connectEpochMillis = System.currentTimeMillis();
+    private final long connectEpochMillis;
     private final AtomicReference<String> closeReason = new AtomicReference<>();
     private volatile ClientState state = ClientState.LOGIN;
     private volatile String prefix;
@@ -59,6 +59,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
     private boolean countedUser;
     private boolean joinedPool;
     private volatile boolean console;
+    private volatile String consoleApplicationName;
 
     private volatile ServerConnection server;
     private Waiter waiter;
@@ -67,6 +68,12 @@ public final class ClientConnection implements LinkedClient, Runnable {
     private byte[] tags = new byte[64];
 
     public ClientConnection(long id, ClientServices services, Wire wire, long now) {
+        this(id, services, wire, now, System.currentTimeMillis());
+    }
+
+    /** @param connectEpochMillis when the client connected (earlier than now for a taken-over client) */
+    public ClientConnection(long id, ClientServices services, Wire wire, long now, long connectEpochMillis) {
+        this.connectEpochMillis = connectEpochMillis;
         this.id = id;
         this.services = services;
         this.wire = wire;
@@ -76,7 +83,11 @@ public final class ClientConnection implements LinkedClient, Runnable {
     }
 
     private String addressText() {
-        return wire.isUnix() ? "unix:" + wire.remotePort() : wire.remoteText();
+        if (!wire.isUnix()) {
+            return wire.remoteText();
+        }
+        int pid = wire.peerPid();
+        return (pid > 0 ? "unix(" + pid + ")" : "unix") + ":" + wire.remotePort();
     }
 
     // ------------------------------------------------------------------ accessors
@@ -191,14 +202,20 @@ public final class ClientConnection implements LinkedClient, Runnable {
     }
 
     /** A console session: it gets a cancel key (for ^C) but no pool. */
-    void attachConsole() {
+    void attachConsole(String applicationName) {
         this.console = true;
+        this.consoleApplicationName = applicationName;
         this.cancelKey = services.clients().newCancelKey(this);
         this.state = ClientState.ACTIVE;
     }
 
     public boolean isConsole() {
         return console;
+    }
+
+    /** The application_name a console client gave (a pgloom successor says "pgloom-takeover"). */
+    public String consoleApplicationName() {
+        return consoleApplicationName;
     }
 
     void attach(Database db, UserEntry u, Pool p, ParamCache cache) {
@@ -217,6 +234,44 @@ public final class ClientConnection implements LinkedClient, Runnable {
 
     @Override
     public void run() {
+        serve(true);
+    }
+
+    /** Runs a client taken over from another process: it is logged in already. */
+    public void runAdopted() {
+        serve(false);
+    }
+
+    /**
+     * A client handed over by another process: logged in there, with its pool, parameters and
+     * cancel key; counted against the limits without checking them (it exists already).
+     */
+    public void adopt(Database db, UserEntry u, Pool p, ParamCache cache, long key) {
+        identify(db.name(), u.name());
+        services.clients().limit().forceAcquire();
+        countedGlobally = true;
+        db.clients().forceAcquire();
+        countedDatabase = true;
+        u.clients().forceAcquire();
+        countedUser = true;
+        this.database = db;
+        this.user = u;
+        this.pool = p;
+        this.params = cache;
+        p.clientJoined();
+        joinedPool = true;
+        this.waiter = p.newWaiter(this);
+        this.cancelKey = key != 0 && services.clients().adoptCancelKey(key, this) ? key : services.clients().newCancelKey(this);
+        services.clients().add(this);
+        this.state = ClientState.ACTIVE;
+    }
+
+    /** Links a taken-over client to the server it was using in the old process. */
+    public void linkAdopted(ServerConnection s) {
+        this.server = s;
+    }
+
+    private void serve(boolean login) {
         String reason = null;
         boolean notify = false;
         String sqlState = SqlState.PROTOCOL_VIOLATION;
@@ -224,7 +279,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
         try {
             Values g = services.pools().general();
             in = new MessageStream(wire::read, g.get(General.PKT_BUF), g.get(General.MAX_PACKET_SIZE));
-            if (!new ClientLogin(this).run()) {
+            if (login && !new ClientLogin(this).run()) {
                 return;
             }
             if (pool == null) {
@@ -251,10 +306,26 @@ public final class ClientConnection implements LinkedClient, Runnable {
     }
 
     private void workLoop() throws IOException {
+        io.pgloom.net.Suspension suspension = services.pools().suspension();
+        in.setInterruptible(true);
         while (true) {
-            in.fill();
+            if (suspension.requested() && in.available() == 0) {
+                suspension.park(this);
+            }
+            try {
+                in.fill();
+            } catch (io.pgloom.net.ReadInterruptedException e) {
+                continue;
+            }
             lastActivityNanos = services.pools().clock().nanos();
             processBuffer();
+        }
+    }
+
+    /** SUSPEND: wakes this client's read if it is in its work loop (a login is left alone). */
+    public void interruptRead() {
+        if (state != ClientState.LOGIN && !console) {
+            wire.interruptRead();
         }
     }
 
@@ -318,6 +389,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
 
     /** Passes the rest of a large message (COPY data, a huge query) straight to the server. */
     private void streamRest(int remaining) throws IOException {
+        in.setInterruptible(false);
         while (remaining > 0) {
             in.fill();
             int n = Math.min(remaining, in.available());
@@ -330,6 +402,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
             in.advance(n);
             remaining -= n;
         }
+        in.setInterruptible(true);
     }
 
     /** Sends one run of messages to a server, getting one first if needed. */

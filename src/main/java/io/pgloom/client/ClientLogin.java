@@ -74,7 +74,7 @@ final class ClientLogin {
         client.identify(db, user);
         Map<String, String> tracked = startupSettings(p);
         if (db.equals(ADMIN_DATABASE)) {
-            consoleLogin(user);
+            consoleLogin(user, tracked.get("application_name"));
             return false;
         }
         if (services.shutdown().getAsBoolean()) {
@@ -251,7 +251,7 @@ final class ClientLogin {
 
     // ------------------------------------------------------------------ admin console
 
-    private void consoleLogin(String user) throws IOException {
+    private void consoleLogin(String user, String applicationName) throws IOException {
         boolean admin;
         if (client.wire().isUnix() && user.equals("pgbouncer") && samePeerUid()) {
             admin = true;
@@ -270,7 +270,7 @@ final class ClientLogin {
             new ClientAuth(client, in, general.get(General.SCRAM_ITERATIONS))
                     .authenticate(authType == AuthType.ANY ? AuthType.TRUST : authType, user, registry.users().get(user));
         }
-        client.attachConsole();
+        client.attachConsole(applicationName);
         MessageBuilder b = new MessageBuilder(512);
         BackendMessages.authOk(b);
         BackendMessages.parameterStatus(b, "server_version", Version.NUMBER + "/bouncer");

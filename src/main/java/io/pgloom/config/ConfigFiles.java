@@ -22,7 +22,22 @@ final class ConfigFiles {
         } catch (IOException e) {
             throw new ConfigException(file + ": cannot read: " + describe(e));
         }
-        RawConfig raw = isIni(file, text) ? IniConfigLoader.read(file, text) : TomlConfigLoader.read(file, text);
+        RawConfig raw;
+        if (isIni(file, text)) {
+            raw = IniConfigLoader.read(file, text);
+        } else {
+            com.fasterxml.jackson.databind.JsonNode root;
+            try {
+                root = TomlConfigLoader.parse(file, text);
+            } catch (ConfigException syntaxError) {
+                // a pgbouncer.ini under another name whose values happen to look like TOML values
+                if (!INI_MAIN.matcher(text).find()) {
+                    throw syntaxError;
+                }
+                root = null;
+            }
+            raw = root == null ? IniConfigLoader.read(file, text) : TomlConfigLoader.read(file, root);
+        }
         return ConfigValidator.validate(raw);
     }
 

@@ -5,9 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Reads an unchanged {@code pgbouncer.ini}: sections {@code [pgbouncer]}, {@code [databases]},
@@ -75,9 +73,11 @@ final class IniConfigLoader {
         if (!target.isAbsolute() && !Files.exists(target) && file.getParent() != null) {
             target = file.getParent().resolve(name);
         }
+        String outer = section[0];
         try {
             String text = Files.readString(target, StandardCharsets.UTF_8);
             parse(target, text, raw, errors, section, sawMain, depth + 1);
+            section[0] = outer;
         } catch (IOException e) {
             errors.add(where + ": cannot read included file " + name + ": " + e.getMessage());
         }
@@ -147,9 +147,5 @@ final class IniConfigLoader {
             }
         }
         return value;
-    }
-
-    static Map<String, Object> asMap(RawConfig raw) {
-        return new LinkedHashMap<>(raw.general);
     }
 }

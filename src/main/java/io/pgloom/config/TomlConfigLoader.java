@@ -22,27 +22,36 @@ final class TomlConfigLoader {
 
     private static final TomlMapper MAPPER = new TomlMapper();
 
-    static RawConfig read(Path file, String text) throws ConfigException {
-        JsonNode root;
+    /** Parses the TOML syntax; a syntax error is the only problem reported here. */
+    static JsonNode parse(Path file, String text) throws ConfigException {
         try {
-            root = MAPPER.readTree(text);
+            return MAPPER.readTree(text);
         } catch (JsonProcessingException e) {
             String where = e.getLocation() == null ? "" : "line " + e.getLocation().getLineNr() + ": ";
             throw new ConfigException(file + ": " + where + "not valid TOML: " + e.getOriginalMessage());
         } catch (IOException e) {
             throw new ConfigException(file + ": cannot read: " + e.getMessage());
         }
+    }
+
+    static RawConfig read(Path file, String text) throws ConfigException {
+        return read(file, parse(file, text));
+    }
+
+    static RawConfig read(Path file, JsonNode root) throws ConfigException {
         RawConfig raw = new RawConfig(file);
         List<String> errors = new ArrayList<>();
+        boolean sawGeneral = false;
         var fields = root.properties();
         for (Map.Entry<String, JsonNode> top : fields) {
             String name = top.getKey();
             JsonNode node = top.getValue();
             switch (name) {
                 case "pgloom", "pgbouncer" -> {
-                    if (!raw.general.isEmpty()) {
+                    if (sawGeneral) {
                         errors.add(file + ": give either [pgloom] or [pgbouncer], not both");
                     }
+                    sawGeneral = true;
                     readTable(node, "[" + name + "]", file, errors, raw.general);
                 }
                 case "databases" -> readTables(node, "databases", file, errors, raw.databases, true);

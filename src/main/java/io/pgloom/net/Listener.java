@@ -25,6 +25,9 @@ public final class Listener {
     private final Path unixPath;
     private final int port;
     private volatile boolean closing;
+    private volatile boolean paused;
+    private final java.util.concurrent.locks.ReentrantLock pauseLock = new java.util.concurrent.locks.ReentrantLock();
+    private final java.util.concurrent.locks.Condition unpaused = pauseLock.newCondition();
 
     private Listener(Transport.Acceptor acceptor, String description, Path unixPath, int port) {
         this.acceptor = acceptor;
@@ -100,8 +103,11 @@ public final class Listener {
 
     private void acceptLoop(Consumer<Wire> onAccept) {
         while (!closing) {
+            awaitUnpaused();
             try {
                 onAccept.accept(acceptor.accept(port));
+            } catch (ReadInterruptedException e) {
+                // paused: wait at the top of the loop
             } catch (SocketException e) {
                 if (closing) {
                     return;
@@ -113,6 +119,36 @@ public final class Listener {
                 }
                 backOff(e);
             }
+        }
+    }
+
+    private void awaitUnpaused() {
+        pauseLock.lock();
+        try {
+            while (paused && !closing) {
+                unpaused.awaitUninterruptibly();
+            }
+        } finally {
+            pauseLock.unlock();
+        }
+    }
+
+    /**
+     * Stops accepting without closing the socket: connections wait in the backlog (SUSPEND).
+     * Returns false when this transport cannot stop a blocked accept.
+     */
+    public void pause() {
+        paused = true;
+        acceptor.interrupt();
+    }
+
+    public void resume() {
+        pauseLock.lock();
+        try {
+            paused = false;
+            unpaused.signalAll();
+        } finally {
+            pauseLock.unlock();
         }
     }
 
@@ -141,6 +177,7 @@ public final class Listener {
     /** Stops accepting; {@code unlink} removes the unix socket file (not during a takeover). */
     public void close(boolean unlink) {
         closing = true;
+        resume();
         acceptor.close();
         if (unlink && unixPath != null) {
             try {

@@ -30,6 +30,15 @@ public interface Transport {
         int boundPort();
 
         void close();
+
+        /** Wakes a blocked accept without accepting (it throws {@link ReadInterruptedException}). */
+        default void interrupt() {
+        }
+
+        /** The descriptor, or -1 where the transport hides it. */
+        default int fd() {
+            return -1;
+        }
     }
 
     /** "auto" picks epoll on Linux when it loads, else NIO. */

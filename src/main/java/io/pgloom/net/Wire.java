@@ -85,6 +85,15 @@ public abstract class Wire {
         return false;
     }
 
+    /**
+     * Wakes the owner's blocked read without consuming anything: that read (or the next one, if
+     * none is blocked) throws {@link ReadInterruptedException}. Any thread. Transports that
+     * cannot do this return false.
+     */
+    public boolean interruptRead() {
+        return false;
+    }
+
     /** Closes the socket; a blocked reader wakes up. Idempotent, never throws, any thread. */
     public abstract void close();
 

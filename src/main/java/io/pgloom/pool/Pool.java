@@ -34,6 +34,7 @@ public final class Pool {
     private final ServerLauncher launcher;
     private final Clock clock;
     private volatile PoolSettings settings;
+    private volatile boolean serversSuspending;
     private final io.pgloom.stats.PoolStats stats = new io.pgloom.stats.PoolStats();
 
     private final ReentrantLock lock = new ReentrantLock();
@@ -78,6 +79,15 @@ public final class Pool {
 
     public io.pgloom.stats.PoolStats stats() {
         return stats;
+    }
+
+    /** During SUSPEND: every client of this pool has stopped, so its servers may stop reading too. */
+    public boolean serversSuspending() {
+        return serversSuspending;
+    }
+
+    public void setServersSuspending(boolean on) {
+        serversSuspending = on;
     }
 
     public void updateSettings(PoolSettings s) {
@@ -289,6 +299,54 @@ public final class Pool {
         try {
             if (s.state != ServerState.CLOSED) {
                 moveTo(s, ServerState.TESTED);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The server parameters new clients are welcomed with, or null before the first login. */
+    public Map<String, String> welcome() {
+        lock.lock();
+        try {
+            return welcome;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Takes in a server handed over by another process (takeover): counted against the limits
+     * without checking them (it exists already), lent out if it came linked, else idle.
+     */
+    public void adopt(PoolEntry s, boolean linked, Map<String, String> welcomeParameters) {
+        lock.lock();
+        try {
+            databaseServers.forceAcquire();
+            userServers.forceAcquire();
+            s.state = ServerState.LOGIN;
+            login.add(s);
+            if (welcomeParameters != null && welcome == null) {
+                welcome = Collections.unmodifiableMap(new java.util.LinkedHashMap<>(welcomeParameters));
+            }
+            if (linked) {
+                moveTo(s, ServerState.ACTIVE);
+            } else {
+                moveTo(s, ServerState.IDLE);
+                s.idleSinceNanos = clock.nanos();
+                idle.addLast(s);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Sets the welcome parameters carried over from another process, if none are known yet. */
+    public void adoptWelcome(Map<String, String> parameters) {
+        lock.lock();
+        try {
+            if (welcome == null && parameters != null && !parameters.isEmpty()) {
+                welcome = Collections.unmodifiableMap(new java.util.LinkedHashMap<>(parameters));
             }
         } finally {
             lock.unlock();
@@ -535,6 +593,7 @@ public final class Pool {
             return;
         }
         int total = totalServers();
+        int limit = ps.poolSize() > 0 ? ps.poolSize() + ps.reservePoolSize() : Integer.MAX_VALUE;
         boolean lifetimeClosed = false;
         Iterator<PoolEntry> it = idle.descendingIterator();
         while (it.hasNext()) {
@@ -542,6 +601,10 @@ public final class Pool {
             if (s.closeNeeded) {
                 toClose.add(s);
                 reasons.add("database configuration changed");
+                total--;
+            } else if (total > limit) {
+                toClose.add(s);
+                reasons.add("too many servers in the pool");
                 total--;
             } else if (ps.serverIdleTimeoutNanos() > 0 && now - s.idleSinceNanos > ps.serverIdleTimeoutNanos()
                     && total > ps.minPoolSize()) {
@@ -559,13 +622,25 @@ public final class Pool {
         }
     }
 
-    /** Marks every server to be closed instead of reused (RECONNECT, changed settings). */
+    /**
+     * Marks every server to be closed instead of reused (RECONNECT, changed settings); idle ones
+     * are closed at once, lent ones when they come back.
+     */
     public void tagAllCloseNeeded() {
+        List<PoolEntry> idleNow;
         lock.lock();
         try {
             forEachServer(s -> s.closeNeeded = true);
+            idleNow = new ArrayList<>(idle);
+            for (PoolEntry s : idleNow) {
+                moveTo(s, ServerState.CLOSED);
+            }
+            launchIfNeeded(clock.nanos());
         } finally {
             lock.unlock();
+        }
+        for (PoolEntry s : idleNow) {
+            s.close("database configuration changed");
         }
     }
 

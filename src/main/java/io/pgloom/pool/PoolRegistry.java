@@ -37,11 +37,12 @@ public final class PoolRegistry {
     private volatile Function<PoolRegistry, ServerLauncher> launcherFactory;
     private final io.pgloom.net.Transport transport;
     private volatile boolean globalPause;
+    private final io.pgloom.net.Suspension suspension = new io.pgloom.net.Suspension();
 
     public PoolRegistry(Config config, UserList userList, Clock clock) {
         this.clock = clock;
         this.tracked = new TrackedParams(config.get(General.TRACK_EXTRA_PARAMETERS));
-        this.transport = io.pgloom.net.Transport.forName(config.get(General.TRANSPORT));
+        this.transport = transportFor(config.general());
         apply(config, userList);
     }
 
@@ -68,6 +69,11 @@ public final class PoolRegistry {
 
     public TrackedParams tracked() {
         return tracked;
+    }
+
+    /** Makes sure new ids come after ids carried over from another process. */
+    public void reserveIds(long atLeast) {
+        ids.accumulateAndGet(atLeast, Math::max);
     }
 
     /** A new id for a client or server connection, unique in this process. */
@@ -142,6 +148,11 @@ public final class PoolRegistry {
         return d.isZero() ? 1 : d.toNanos();
     }
 
+    /** A per-database or per-user limit of 0 (or unset) falls back to the general one, as in PgBouncer. */
+    private static int positiveOr(Integer specific, int general) {
+        return specific != null && specific > 0 ? specific : general;
+    }
+
     @SafeVarargs
     private static <T> T first(T... values) {
         for (T v : values) {
@@ -165,8 +176,9 @@ public final class PoolRegistry {
         Set<String> seen = new HashSet<>();
         newConfig.databases().forEach((name, values) -> {
             seen.add(name);
-            int maxServers = first(values.get(DatabaseKeys.MAX_DB_CONNECTIONS), g.get(General.MAX_DB_CONNECTIONS));
-            int maxClients = first(values.get(DatabaseKeys.MAX_DB_CLIENT_CONNECTIONS), g.get(General.MAX_DB_CLIENT_CONNECTIONS));
+            int maxServers = positiveOr(values.get(DatabaseKeys.MAX_DB_CONNECTIONS), g.get(General.MAX_DB_CONNECTIONS));
+            int maxClients = positiveOr(values.get(DatabaseKeys.MAX_DB_CLIENT_CONNECTIONS),
+                    g.get(General.MAX_DB_CLIENT_CONNECTIONS));
             Database db = databases.get(name);
             if (db == null) {
                 databases.put(name, new Database(name, values, maxServers, maxClients));
@@ -206,8 +218,9 @@ public final class PoolRegistry {
             String configPassword = overrides.get(UserKeys.PASSWORD);
             Secret secret = configPassword != null ? Secret.parse(configPassword)
                     : list == null ? null : list.secrets().get(name);
-            int maxServers = first(overrides.get(UserKeys.MAX_USER_CONNECTIONS), g.get(General.MAX_USER_CONNECTIONS));
-            int maxClients = first(overrides.get(UserKeys.MAX_USER_CLIENT_CONNECTIONS), g.get(General.MAX_USER_CLIENT_CONNECTIONS));
+            int maxServers = positiveOr(overrides.get(UserKeys.MAX_USER_CONNECTIONS), g.get(General.MAX_USER_CONNECTIONS));
+            int maxClients = positiveOr(overrides.get(UserKeys.MAX_USER_CLIENT_CONNECTIONS),
+                    g.get(General.MAX_USER_CLIENT_CONNECTIONS));
             UserEntry u = users.get(name);
             if (u == null) {
                 users.put(name, new UserEntry(name, secret, overrides, maxServers, maxClients));
@@ -235,6 +248,16 @@ public final class PoolRegistry {
                 f.accept(p);
             }
         }
+    }
+
+    /** The transport a configuration asks for. */
+    public static io.pgloom.net.Transport transportFor(Values general) {
+        return io.pgloom.net.Transport.forName(general.get(General.TRANSPORT));
+    }
+
+    /** SUSPEND's gate for connection threads. */
+    public io.pgloom.net.Suspension suspension() {
+        return suspension;
     }
 
     /** PAUSE / RESUME of everything. */

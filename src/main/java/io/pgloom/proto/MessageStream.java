@@ -19,6 +19,7 @@ public final class MessageStream {
     private int start;
     private int end;
     private long bytesRead;
+    private boolean interruptible;
 
     private byte tag;
     private int bodyOffset;
@@ -55,6 +56,14 @@ public final class MessageStream {
         return bytesRead;
     }
 
+    /**
+     * Whether a deliberately interrupted read ({@code Wire.interruptRead}) surfaces from
+     * {@link #fill}; otherwise it is retried. Only the work loops, which can suspend, allow it.
+     */
+    public void setInterruptible(boolean on) {
+        interruptible = on;
+    }
+
     /** Marks {@code n} bytes from {@link #start()} as consumed. */
     public void advance(int n) {
         start += n;
@@ -77,7 +86,17 @@ public final class MessageStream {
         if (end == buf.length) {
             compact();
         }
-        int n = source.read(buf, end, buf.length - end);
+        int n;
+        while (true) {
+            try {
+                n = source.read(buf, end, buf.length - end);
+                break;
+            } catch (io.pgloom.net.ReadInterruptedException e) {
+                if (interruptible) {
+                    throw e;
+                }
+            }
+        }
         if (n < 0) {
             throw new PeerClosedException(available() > 0 ? "unexpected eof mid-message" : "eof");
         }

@@ -2,6 +2,7 @@ package io.pgloom.server;
 
 import io.pgloom.config.General;
 import io.pgloom.config.PoolMode;
+import io.pgloom.config.Values;
 import io.pgloom.log.Log;
 import io.pgloom.net.Wire;
 import io.pgloom.pool.Database;
@@ -45,7 +46,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
     private final Database database;
     private final UserEntry user;
     private final AtomicReference<String> closeReason = new AtomicReference<>();
-    private final long connectEpochMillis = System.currentTimeMillis();
+    private long connectEpochMillis = System.currentTimeMillis();
     private final ParamCache params;
     private volatile Wire wire;
     private MessageStream in;
@@ -115,14 +116,53 @@ public final class ServerConnection extends PoolEntry implements Runnable {
 
     @Override
     public void run() {
+        serve(true);
+    }
+
+    /** Runs a server connection taken over from another process: logged in already. */
+    public void runAdopted() {
+        serve(false);
+    }
+
+    /**
+     * A server connection handed over by another process, with its backend key, the parameters
+     * it reported, and where it was in the request/response stream.
+     */
+    public void adopt(Wire w, long key, java.util.Map<String, String> reported, byte tx, String owed, String flags,
+            long connectedAt) {
+        setWireDuringLogin(w);
+        Values g = registry.general();
+        in = new MessageStream(w::read, g.get(General.PKT_BUF), g.get(General.MAX_PACKET_SIZE));
+        backendKey = key;
+        reported.forEach(params::set);
+        txStatus = tx;
+        for (int i = 0; owed != null && i < owed.length(); i++) {
+            pending.add((byte) owed.charAt(i));
+        }
+        extendedOpen = flags != null && flags.contains("extended");
+        copyIn = flags != null && flags.contains("copy_in");
+        if (connectedAt > 0) {
+            connectEpochMillis = connectedAt;
+        }
+        loggedIn = true;
+    }
+
+    /** Links a taken-over server to the client it served in the old process. */
+    public void linkAdopted(LinkedClient c) {
+        client = c;
+    }
+
+    private void serve(boolean doLogin) {
         String failure = null;
         try {
-            if (!login()) {
-                return;
+            if (doLogin) {
+                if (!login()) {
+                    return;
+                }
+                loggedIn = true;
+                pool.serverLoggedIn(this, welcomeParameters);
+                welcomeParameters = null;
             }
-            loggedIn = true;
-            pool.serverLoggedIn(this, welcomeParameters);
-            welcomeParameters = null;
             readLoop();
         } catch (PeerClosedException e) {
             failure = closeReason.get() != null ? null : "server conn crashed?";
@@ -209,8 +249,17 @@ public final class ServerConnection extends PoolEntry implements Runnable {
     }
 
     private void readLoop() throws IOException {
+        io.pgloom.net.Suspension suspension = registry.suspension();
+        in.setInterruptible(true);
         while (true) {
-            in.fill();
+            if (suspension.requested() && pool.serversSuspending() && in.available() == 0 && internal == null) {
+                suspension.park(this);
+            }
+            try {
+                in.fill();
+            } catch (io.pgloom.net.ReadInterruptedException e) {
+                continue;
+            }
             lastResponseNanos = registry.clock().nanos();
             processBuffer();
         }
@@ -298,6 +347,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
 
     /** Passes the rest of a message larger than the buffer straight through. */
     private void streamRest(LinkedClient c, int remaining) throws IOException {
+        in.setInterruptible(false);
         while (remaining > 0) {
             in.fill();
             int n = Math.min(remaining, in.available());
@@ -305,6 +355,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             in.advance(n);
             remaining -= n;
         }
+        in.setInterruptible(true);
     }
 
     private void forward(LinkedClient c, byte[] b, int from, int to) {
@@ -672,6 +723,32 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             long age = (registry.clock().nanos() - createdNanos()) / 1_000_000_000L;
             Log.log(prefix + "closing because: " + reason + " (age=" + age + "s)");
         }
+    }
+
+    /** The link state a successor process needs to continue exactly: status, owed requests, flags. */
+    public record LinkState(byte txStatus, String pending, String flags) {
+    }
+
+    public LinkState linkState() {
+        linkLock.lock();
+        try {
+            String flags = (extendedOpen ? "extended" : "") + (copyIn ? (extendedOpen ? ",copy_in" : "copy_in") : "");
+            return new LinkState(txStatus, pending.text(), flags);
+        } finally {
+            linkLock.unlock();
+        }
+    }
+
+    /** SUSPEND: wakes this server's read (it parks at its next safe point). */
+    public void interruptRead() {
+        Wire w = wire;
+        if (w != null && loggedIn) {
+            w.interruptRead();
+        }
+    }
+
+    public boolean loggedIn() {
+        return loggedIn;
     }
 
     public boolean isClosed() {

@@ -123,7 +123,9 @@ class PoolSimulationTest {
                 check(served > 0, "no client was ever served");
                 check(handoffs > 0 && reserveLaunches + failedLogins > 0, "the run exercised too little: " + stats());
             } catch (AssertionError | RuntimeException e) {
-                throw new AssertionError("seed " + seed + ", step " + step + ": " + e.getMessage() + "\n" + stats()
+                String where = "seed " + seed + ", step " + step + ": ";
+                String message = String.valueOf(e.getMessage());
+                throw new AssertionError((message.startsWith(where) ? "" : where) + message + "\n" + stats()
                         + "\nlast operations:\n  " + String.join("\n  ", recent), e);
             } finally {
                 for (Model m : models) {

@@ -563,8 +563,9 @@ class PoolTest {
         pool.release(s.get(0));
         assertThat(dbServers.count()).as("idle servers count").isEqualTo(3);
         pool.tagAllCloseNeeded();
+        assertThat(dbServers.count()).as("the idle tagged server is closed at once").isEqualTo(2);
         pool.release(s.get(1));
-        assertThat(dbServers.count()).isEqualTo(2);
+        assertThat(dbServers.count()).isEqualTo(1);
         pool.serverClosed(s.get(2));
         pool.maintain();
         assertThat(dbServers.count()).isZero();
@@ -638,6 +639,7 @@ class PoolTest {
         Pool pool = pool(settings(2));
         FakeServer s1 = lend(pool, 1).getFirst();
         pool.setPaused(true);
+        assertThat(pool.paused()).isTrue();
         Acquirer b = startWaiting(pool, "B");
         assertThat(launcher.count()).as("no launch while paused").isEqualTo(1);
         pool.release(s1);
@@ -645,14 +647,50 @@ class PoolTest {
         Acquirer c = startWaiting(pool, "C");
         assertThat(b.done() || c.done()).isFalse();
         assertThat(pool.waitingCount()).isEqualTo(2);
-        pool.maintain();
-        assertThat(launcher.count()).isEqualTo(1);
 
         pool.setPaused(false);
         assertThat(b.server()).isSameAs(s1);
         FakeServer s2 = pending();
         pool.serverLoggedIn(s2, WELCOME);
         assertThat(c.server()).isSameAs(s2);
+    }
+
+    @Test
+    void pauseModeClosesIdleServersAtTheNextTick() {
+        Pool pool = pool(settings(2));
+        List<FakeServer> s = lend(pool, 2);
+        pool.setPaused(true);
+        pool.release(s.get(0));
+        pool.maintain();
+        assertThat(s.get(0).closeReasons).containsExactly("pause mode");
+        assertThat(s.get(0).state()).isEqualTo(ServerState.CLOSED);
+        assertThat(s.get(1).closeReasons).as("lent servers are left alone").isEmpty();
+        Acquirer a = startWaiting(pool, "A");
+        pool.maintain();
+        assertThat(launcher.count()).as("no launch while paused").isEqualTo(2);
+        pool.setPaused(false);
+        FakeServer fresh = pending();
+        pool.serverLoggedIn(fresh, WELCOME);
+        assertThat(a.server()).isSameAs(fresh);
+        assertThat(dbServers.count()).isEqualTo(2);
+    }
+
+    @Test
+    void refusingPoolFailsWaitersAndNewcomersAndClosesIdleServers() {
+        Pool pool = pool(settings(1));
+        FakeServer s1 = lend(pool, 1).getFirst();
+        Acquirer b = startWaiting(pool, "B");
+        pool.refuse("server shutting down", SqlState.ADMIN_SHUTDOWN);
+        AcquireException e = b.failure();
+        assertThat(e).hasMessage("server shutting down");
+        assertThat(e.sqlState()).isEqualTo(SqlState.ADMIN_SHUTDOWN);
+        assertThat(startWaiting(pool, "C").failure()).hasMessage("server shutting down");
+        pool.release(s1);
+        assertThat(s1.state()).isEqualTo(ServerState.IDLE);
+        pool.maintain();
+        assertThat(s1.closeReasons).containsExactly("server shutting down");
+        assertThat(dbServers.count()).isZero();
+        assertThat(launcher.count()).isEqualTo(1);
     }
 
     @Test

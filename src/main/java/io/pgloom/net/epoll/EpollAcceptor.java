@@ -28,6 +28,7 @@ final class EpollAcceptor implements Transport.Acceptor, Poller.Target {
     private final MemorySegment peerLen = arena.allocate(JAVA_INT);
     private volatile boolean ready = true;
     private volatile Thread waiter;
+    private volatile boolean interrupted;
 
     EpollAcceptor(int fd, Poller poller, SocketAddress local, boolean wildcard) {
         this.fd = new FdHandle(fd, () -> {
@@ -39,8 +40,18 @@ final class EpollAcceptor implements Transport.Acceptor, Poller.Target {
         this.wildcard = wildcard;
     }
 
-    int fd() {
+    @Override
+    public int fd() {
         return fd.fd;
+    }
+
+    @Override
+    public void interrupt() {
+        interrupted = true;
+        Thread t = waiter;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
     }
 
     @Override
@@ -113,6 +124,10 @@ final class EpollAcceptor implements Transport.Acceptor, Poller.Target {
             while (!ready) {
                 if (fd.isClosed()) {
                     throw new SocketException("Socket closed");
+                }
+                if (interrupted) {
+                    interrupted = false;
+                    throw new io.pgloom.net.ReadInterruptedException();
                 }
                 LockSupport.park(this);
             }

@@ -31,6 +31,7 @@ public final class EpollWire extends Wire implements Poller.Target {
     private volatile boolean writeReady = true;
     private volatile Thread readWaiter;
     private volatile Thread writeWaiter;
+    private volatile boolean interrupted;
     private boolean drained;
 
     EpollWire(int fd, Poller poller, SocketAddress remote, SocketAddress local, boolean unix, int unixPort) {
@@ -115,10 +116,89 @@ public final class EpollWire extends Wire implements Poller.Target {
                 if (fd.isClosed()) {
                     throw closed();
                 }
+                if (interrupted) {
+                    interrupted = false;
+                    drained = true;
+                    throw new io.pgloom.net.ReadInterruptedException();
+                }
                 LockSupport.park(this);
             }
         } finally {
             readWaiter = null;
+        }
+    }
+
+    @Override
+    public boolean interruptRead() {
+        interrupted = true;
+        Thread t = readWaiter;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+        return true;
+    }
+
+    /** A non-blocking system call on the descriptor: returns its result, errno in {@code errno}. */
+    @FunctionalInterface
+    public interface RawCall {
+        long call(int fd, MemorySegment errno);
+    }
+
+    /**
+     * Runs a non-blocking receive-like call (recvmsg) with this wire's read readiness: retries
+     * after the next readable edge while it fails with EAGAIN. Owner thread only.
+     */
+    public long readRaw(RawCall call) throws IOException {
+        while (true) {
+            readReady = false;
+            if (!fd.acquire()) {
+                throw closed();
+            }
+            long n;
+            try {
+                n = call.call(fd.fd, readErrno);
+            } finally {
+                fd.release();
+            }
+            if (n >= 0) {
+                return n;
+            }
+            int err = NativeIo.errno(readErrno);
+            if (err == Linux.EAGAIN) {
+                parkUntilReadable();
+            } else if (err != Linux.EINTR) {
+                throw new SocketException(Linux.strerror(err));
+            }
+        }
+    }
+
+    /** Runs a non-blocking send-like call (sendmsg) under the write lock, waiting out EAGAIN. */
+    public long writeRaw(RawCall call) throws IOException {
+        writeLock.lock();
+        try {
+            while (true) {
+                writeReady = false;
+                if (!fd.acquire()) {
+                    throw closed();
+                }
+                long n;
+                try {
+                    n = call.call(fd.fd, writeErrno);
+                } finally {
+                    fd.release();
+                }
+                if (n >= 0) {
+                    return n;
+                }
+                int err = NativeIo.errno(writeErrno);
+                if (err == Linux.EAGAIN) {
+                    parkUntilWritable();
+                } else if (err != Linux.EINTR) {
+                    throw new SocketException(Linux.strerror(err));
+                }
+            }
+        } finally {
+            writeLock.unlock();
         }
     }
 

@@ -1,0 +1,147 @@
+package io.pgloom.takeover;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import io.pgloom.net.epoll.EpollWire;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.util.ArrayDeque;
+
+/**
+ * Descriptor passing over a unix socket: {@code sendmsg}/{@code recvmsg} with SCM_RIGHTS through
+ * {@code java.lang.foreign} (Linux LP64 layouts). The sender attaches exactly one descriptor to
+ * the first byte of a message; the receiver collects descriptors in arrival order (a FIFO the
+ * caller pairs with rows), sizes its control buffer for the most the kernel may deliver
+ * (SCM_MAX_FD = 253) and refuses a truncated one. Both calls are non-blocking and wait through
+ * the wire's readiness, so a virtual thread parks instead of pinning its carrier.
+ */
+public final class FdPassing {
+    private FdPassing() {
+    }
+
+    private static final int SOL_SOCKET = 1;
+    private static final int SCM_RIGHTS = 1;
+    private static final int MSG_CTRUNC = 0x8;
+    private static final int MSG_DONTWAIT = 0x40;
+    private static final int MSG_NOSIGNAL = 0x4000;
+    private static final int MSG_CMSG_CLOEXEC = 0x40000000;
+    private static final int SCM_MAX_FD = 253;
+    private static final int MSGHDR_SIZE = 56;
+    private static final int CMSG_HEADER = 16;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final Linker.Option ERRNO = Linker.Option.captureCallState("errno");
+    private static final MethodHandle SENDMSG = LINKER.downcallHandle(LINKER.defaultLookup().find("sendmsg").orElseThrow(),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT), ERRNO);
+    private static final MethodHandle RECVMSG = LINKER.downcallHandle(LINKER.defaultLookup().find("recvmsg").orElseThrow(),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT), ERRNO);
+
+    private static long align8(long n) {
+        return (n + 7) & ~7L;
+    }
+
+    /** Forces the handles to link now, on the calling thread. */
+    public static void init() {
+        // class initialization does the work
+    }
+
+    /**
+     * Sends {@code data} with {@code fd} attached to its first byte; the rest of a partial send
+     * goes without control data.
+     */
+    public static void send(EpollWire wire, byte[] data, int fd) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(data.length);
+            MemorySegment.copy(data, 0, buf, JAVA_BYTE, 0, data.length);
+            MemorySegment iov = a.allocate(16, 8);
+            MemorySegment control = a.allocate(CMSG_HEADER + 8, 8);
+            control.set(JAVA_LONG, 0, CMSG_HEADER + 4);
+            control.set(JAVA_INT, 8, SOL_SOCKET);
+            control.set(JAVA_INT, 12, SCM_RIGHTS);
+            control.set(JAVA_INT, 16, fd);
+            MemorySegment msg = a.allocate(MSGHDR_SIZE, 8);
+            long sent = 0;
+            boolean withFd = true;
+            while (sent < data.length) {
+                iov.set(ADDRESS, 0, buf.asSlice(sent));
+                iov.set(JAVA_LONG, 8, data.length - sent);
+                msg.fill((byte) 0);
+                msg.set(ADDRESS, 16, iov);
+                msg.set(JAVA_LONG, 24, 1);
+                if (withFd) {
+                    msg.set(ADDRESS, 32, control);
+                    msg.set(JAVA_LONG, 40, CMSG_HEADER + 8);
+                }
+                long n = wire.writeRaw((s, errno) -> invoke(SENDMSG, errno, s, msg, MSG_NOSIGNAL | MSG_DONTWAIT));
+                if (n > 0) {
+                    withFd = false;
+                    sent += n;
+                }
+            }
+        }
+    }
+
+    /**
+     * Receives one chunk: appends its bytes to {@code out} and the descriptors that came with it
+     * to {@code fds}. Returns the byte count, 0 at end of stream.
+     */
+    public static int receive(EpollWire wire, java.io.ByteArrayOutputStream out, ArrayDeque<Integer> fds) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            int capacity = 64 * 1024;
+            MemorySegment buf = a.allocate(capacity);
+            MemorySegment iov = a.allocate(16, 8);
+            iov.set(ADDRESS, 0, buf);
+            iov.set(JAVA_LONG, 8, capacity);
+            long controlSize = CMSG_HEADER + align8(4L * SCM_MAX_FD);
+            MemorySegment control = a.allocate(controlSize, 8);
+            MemorySegment msg = a.allocate(MSGHDR_SIZE, 8);
+            msg.set(ADDRESS, 16, iov);
+            msg.set(JAVA_LONG, 24, 1);
+            msg.set(ADDRESS, 32, control);
+            msg.set(JAVA_LONG, 40, controlSize);
+            long n = wire.readRaw((s, errno) -> invoke(RECVMSG, errno, s, msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT));
+            int flags = msg.get(JAVA_INT, 48);
+            collectFds(control, msg.get(JAVA_LONG, 40), fds);
+            if ((flags & MSG_CTRUNC) != 0) {
+                throw new IOException("descriptors were lost in transit (MSG_CTRUNC)");
+            }
+            byte[] bytes = new byte[(int) n];
+            MemorySegment.copy(buf, JAVA_BYTE, 0, bytes, 0, (int) n);
+            out.write(bytes, 0, bytes.length);
+            return (int) n;
+        }
+    }
+
+    private static void collectFds(MemorySegment control, long length, ArrayDeque<Integer> fds) {
+        long pos = 0;
+        while (pos + CMSG_HEADER <= length) {
+            long len = control.get(JAVA_LONG, pos);
+            int level = control.get(JAVA_INT, pos + 8);
+            int type = control.get(JAVA_INT, pos + 12);
+            if (len < CMSG_HEADER) {
+                break;
+            }
+            if (level == SOL_SOCKET && type == SCM_RIGHTS) {
+                for (long p = pos + CMSG_HEADER; p + 4 <= pos + len; p += 4) {
+                    fds.addLast(control.get(JAVA_INT, p));
+                }
+            }
+            pos += align8(len);
+        }
+    }
+
+    private static long invoke(MethodHandle h, MemorySegment errno, int fd, MemorySegment msg, int flags) {
+        try {
+            return (long) h.invokeExact(errno, fd, msg, flags);
+        } catch (Throwable t) {
+            throw new IllegalStateException("native call failed", t);
+        }
+    }
+}

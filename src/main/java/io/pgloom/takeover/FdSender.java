@@ -1,0 +1,149 @@
+package io.pgloom.takeover;
+
+import io.pgloom.client.ClientConnection;
+import io.pgloom.client.ClientRegistry;
+import io.pgloom.client.ClientState;
+import io.pgloom.net.Listener;
+import io.pgloom.net.Wire;
+import io.pgloom.net.epoll.EpollWire;
+import io.pgloom.pool.Pool;
+import io.pgloom.pool.PoolEntry;
+import io.pgloom.pool.PoolRegistry;
+import io.pgloom.proto.BackendMessages;
+import io.pgloom.proto.MessageBuilder;
+import io.pgloom.server.LinkedClient;
+import io.pgloom.server.ParamCache;
+import io.pgloom.server.ServerConnection;
+import io.pgloom.stats.StatsSnapshot;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * SHOW FDS: one row per listening socket, client and server, in PgBouncer's order and columns.
+ * To the process taking over (a unix peer of our own OS user logged in as {@code pgbouncer})
+ * each DataRow goes in its own {@code sendmsg} with its socket attached; anyone else just gets
+ * the rows. A pgloom successor (application_name {@code pgloom-takeover}) also gets pgloom's
+ * columns and one {@code pgloom_stats} row per pool after the socket rows. Runs on the console
+ * thread; the sockets described are suspended, so nothing changes underneath.
+ */
+public final class FdSender {
+    public static final String PGLOOM_SUCCESSOR = "pgloom-takeover";
+
+    private final PoolRegistry pools;
+    private final ClientRegistry clients;
+    private final List<Listener> listeners;
+
+    public FdSender(PoolRegistry pools, ClientRegistry clients, List<Listener> listeners) {
+        this.pools = pools;
+        this.clients = clients;
+        this.listeners = listeners;
+    }
+
+    /**
+     * Writes the rows straight to the requester (with descriptors when it may have them) and
+     * leaves CommandComplete in {@code out}.
+     */
+    public void send(ClientConnection requester, MessageBuilder out) throws IOException {
+        Wire w = requester.wire();
+        boolean withFds = w instanceof EpollWire && w.isUnix() && w.peerIsSameUser() && requester.userName().equals("pgbouncer");
+        boolean extended = PGLOOM_SUCCESSOR.equals(requester.consoleApplicationName());
+        MessageBuilder head = new MessageBuilder();
+        FdRow.describe(head, extended);
+        w.write(head.buffer());
+        for (FdRow row : rows()) {
+            byte[] bytes = row.encode(extended);
+            if (withFds && row.fd() >= 0) {
+                FdPassing.send((EpollWire) w, bytes, row.fd());
+            } else {
+                w.write(bytes);
+            }
+        }
+        if (extended) {
+            for (Pool p : pools.poolList()) {
+                w.write(statsRow(p).encode(true));
+            }
+        }
+        BackendMessages.commandComplete(out, "SHOW");
+    }
+
+    private List<FdRow> rows() {
+        List<FdRow> rows = new ArrayList<>();
+        for (Listener l : listeners) {
+            rows.add(new FdRow(l.acceptor().fd(), "pooler", null, null, l.isUnix() ? "unix" : hostOf(l.description()), l.port(), 0,
+                    0, null, null, null, null, null, null, null, 0, 0, null, null, null, null, null));
+        }
+        Map<Object, Integer> fdOf = new IdentityHashMap<>();
+        List<ClientConnection> active = new ArrayList<>();
+        for (ClientConnection c : clients.all()) {
+            if (!c.isConsole() && c.pool() != null && c.closeReason() == null && c.state() != ClientState.CLOSED) {
+                active.add(c);
+                fdOf.put(c, c.wire().fd());
+            }
+        }
+        List<ServerConnection> servers = new ArrayList<>();
+        for (Pool p : pools.poolList()) {
+            for (PoolEntry e : p.servers()) {
+                ServerConnection s = (ServerConnection) e;
+                if (!s.isClosed() && s.loggedIn() && s.wire() != null) {
+                    servers.add(s);
+                    fdOf.put(s, s.wire().fd());
+                }
+            }
+        }
+        for (ClientConnection c : active) {
+            ServerConnection s = c.server();
+            rows.add(clientRow(c, s == null ? 0 : fdOf.getOrDefault(s, 0)));
+        }
+        for (ServerConnection s : servers) {
+            LinkedClient c = s.linkedClient();
+            rows.add(serverRow(s, c == null ? 0 : fdOf.getOrDefault(c, 0)));
+        }
+        return rows;
+    }
+
+    private static String hostOf(String description) {
+        int colon = description.lastIndexOf(':');
+        String h = colon > 0 ? description.substring(0, colon) : description;
+        return h.equals("*") ? "0.0.0.0" : h;
+    }
+
+    private FdRow clientRow(ClientConnection c, int link) {
+        ParamCache p = c.params();
+        Wire w = c.wire();
+        return new FdRow(w.fd(), "client", c.userName(), c.databaseName(), w.isUnix() ? "unix" : w.remoteHost(), w.remotePort(),
+                c.cancelKey(), link, p.get("client_encoding"), p.get("standard_conforming_strings"), p.get("DateStyle"),
+                p.get("TimeZone"), null, null, null, c.id(), c.connectEpochMillis(), null, null, null, params(p), null);
+    }
+
+    private FdRow serverRow(ServerConnection s, int link) {
+        ParamCache p = s.params();
+        Wire w = s.wire();
+        ServerConnection.LinkState st = s.linkState();
+        return new FdRow(w.fd(), "server", s.pool().key().user(), s.pool().key().database(), w.isUnix() ? "unix" : w.remoteHost(),
+                w.remotePort(), s.backendKey(), link, p.get("client_encoding"), p.get("standard_conforming_strings"),
+                p.get("DateStyle"), p.get("TimeZone"), null, null, null, s.id(), s.connectEpochMillis(),
+                String.valueOf((char) st.txStatus()), st.pending(), st.flags(), params(p), null);
+    }
+
+    private static String params(ParamCache p) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (int i = 0; i < p.tracked().size(); i++) {
+            m.put(p.tracked().name(i), p.get(i));
+        }
+        return FdRow.encodeParams(m);
+    }
+
+    private static FdRow statsRow(Pool p) {
+        StatsSnapshot s = p.stats().snapshot();
+        String stats = s.serverAssignments() + "," + s.xactCount() + "," + s.queryCount() + "," + s.received() + "," + s.sent()
+                + "," + s.xactTimeMicros() + "," + s.queryTimeMicros() + "," + s.waitTimeMicros() + "," + s.clientParses() + ","
+                + s.serverParses() + "," + s.binds() + "," + s.clientLogins();
+        Map<String, String> welcome = p.welcome();
+        return new FdRow(-1, "pgloom_stats", p.key().user(), p.key().database(), null, 0, 0, 0, null, null, null, null, null,
+                null, null, 0, 0, null, null, null, welcome == null ? null : FdRow.encodeParams(welcome), stats);
+    }
+}
