@@ -132,15 +132,8 @@ public final class Pgloom {
 
     private void accept(Wire wire) {
         long id = pools.nextId();
-        Thread.ofVirtual().name(String.format("C-0x%x", id)).start(() -> {
-            try {
-                wire.tune(pools.general());
-            } catch (IOException e) {
-                wire.close();
-                return;
-            }
-            new ClientConnection(id, services, wire, pools.clock().nanos()).run();
-        });
+        ClientConnection c = new ClientConnection(id, services, wire, pools.clock().nanos());
+        Thread.ofVirtual().name("C-0x" + Long.toHexString(id)).start(c);
     }
 
     /** Creates a server connection for a pool and starts its thread (under the pool lock: no I/O). */

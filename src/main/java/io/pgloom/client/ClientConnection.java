@@ -43,7 +43,6 @@ public final class ClientConnection implements LinkedClient, Runnable {
     private final long connectEpochMillis;
     private final AtomicReference<String> closeReason = new AtomicReference<>();
     private volatile ClientState state = ClientState.LOGIN;
-    private volatile String prefix;
     private MessageStream in;
 
     // set by the login, fixed afterwards
@@ -79,7 +78,6 @@ public final class ClientConnection implements LinkedClient, Runnable {
         this.wire = wire;
         this.connectNanos = now;
         this.lastActivityNanos = now;
-        this.prefix = String.format("C-0x%x: (nodb)/(nouser)@%s ", id, addressText());
     }
 
     private String addressText() {
@@ -100,9 +98,10 @@ public final class ClientConnection implements LinkedClient, Runnable {
         return wire;
     }
 
+    /** {@code C-0x1f: db/user@addr:port }, built when a line is logged (not kept per client). */
     @Override
     public String logPrefix() {
-        return prefix;
+        return "C-0x" + Long.toHexString(id) + ": " + databaseName + "/" + userName + "@" + addressText() + " ";
     }
 
     public ClientState state() {
@@ -186,7 +185,6 @@ public final class ClientConnection implements LinkedClient, Runnable {
     void identify(String db, String user) {
         this.databaseName = db;
         this.userName = user;
-        this.prefix = String.format("C-0x%x: %s/%s@%s ", id, db, user, addressText());
     }
 
     void countGlobally() {
@@ -278,7 +276,10 @@ public final class ClientConnection implements LinkedClient, Runnable {
         services.clients().add(this);
         try {
             Values g = services.pools().general();
-            in = new MessageStream(wire::read, g.get(General.PKT_BUF), g.get(General.MAX_PACKET_SIZE));
+            if (login) {
+                wire.tune(g);
+            }
+            in = new MessageStream(wire, services.pools().bufferPool(), g.get(General.MAX_PACKET_SIZE));
             if (login && !new ClientLogin(this).run()) {
                 return;
             }
@@ -298,7 +299,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
         } catch (IOException e) {
             reason = "client unexpected eof";
         } catch (RuntimeException | Error e) {
-            Log.bug(prefix + "client thread failed", e);
+            Log.bug(logPrefix() + "client thread failed", e);
             reason = "internal error";
         } finally {
             finish(reason, notify, sqlState);
@@ -508,7 +509,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
                 throw new ClientClosing("invalid server parameter: " + iq.error().message(), true,
                         iq.error().sqlState() == null ? SqlState.PROTOCOL_VIOLATION : iq.error().sqlState());
             }
-            Log.debug(prefix + "parameter change failed: " + why);
+            Log.debug(logPrefix() + "parameter change failed: " + why);
             return false;
         }
         params.adoptCanonical(s.params());
@@ -571,7 +572,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
             // the client is gone already
         }
         if (services.pools().general().get(General.LOG_POOLER_ERRORS) && !"FATAL".equals(severity)) {
-            Log.warning(prefix + "pooler error: " + message);
+            Log.warning(logPrefix() + "pooler error: " + message);
         }
     }
 
@@ -582,6 +583,9 @@ public final class ClientConnection implements LinkedClient, Runnable {
             close("client close request", false, sqlState);
         }
         wire.close();
+        if (in != null) {
+            in.release();
+        }
         state = ClientState.CLOSED;
         ServerConnection s = server;
         server = null;
@@ -606,7 +610,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
     private void logClose(String reason) {
         if (services.pools().general().get(General.LOG_DISCONNECTIONS)) {
             long age = (services.pools().clock().nanos() - connectNanos) / 1_000_000_000L;
-            Log.log(prefix + "closing because: " + reason + " (age=" + age + "s)");
+            Log.log(logPrefix() + "closing because: " + reason + " (age=" + age + "s)");
         }
     }
 

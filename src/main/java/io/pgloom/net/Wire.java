@@ -12,13 +12,11 @@ import java.nio.ByteBuffer;
  * held during a read or together with another lock. {@link #close} may be called from any thread
  * and wakes a blocked reader (its read throws or returns -1).
  */
-public abstract class Wire {
+public abstract class Wire implements io.pgloom.proto.ByteSource {
     private final boolean unix;
-    private final String remoteHost;
-    private final int remotePort;
     private final int unixPort;
-    private String localHost;
-    private int localPort;
+    private final SocketAddress remote;
+    private SocketAddress local;
 
     /**
      * @param unixPort for unix-domain sockets, the port to report (PgBouncer shows the listen or
@@ -27,32 +25,23 @@ public abstract class Wire {
     protected Wire(SocketAddress remote, SocketAddress local, boolean unix, int unixPort) {
         this.unix = unix;
         this.unixPort = unixPort;
-        if (remote instanceof InetSocketAddress inet) {
-            this.remoteHost = hostText(inet);
-            this.remotePort = inet.getPort();
-        } else {
-            this.remoteHost = "unix";
-            this.remotePort = unixPort;
-        }
-        setLocal(local);
+        this.remote = remote;
+        this.local = local;
     }
 
     /** Records the local address once it is known (after a connect); before the wire is shared. */
     protected final void setLocal(SocketAddress local) {
-        if (local instanceof InetSocketAddress inet) {
-            this.localHost = hostText(inet);
-            this.localPort = inet.getPort();
-        } else {
-            this.localHost = "unix";
-            this.localPort = unixPort;
-        }
+        this.local = local;
     }
 
-    private static String hostText(InetSocketAddress a) {
-        if (a.getAddress() == null) {
-            return a.getHostString();
+    private static String hostText(SocketAddress a) {
+        if (!(a instanceof InetSocketAddress inet)) {
+            return "unix";
         }
-        String h = a.getAddress().getHostAddress();
+        if (inet.getAddress() == null) {
+            return inet.getHostString();
+        }
+        String h = inet.getAddress().getHostAddress();
         if (h.startsWith("::ffff:") && h.indexOf('.') > 0) {
             return h.substring(7);
         }
@@ -60,7 +49,17 @@ public abstract class Wire {
         return pct > 0 ? h.substring(0, pct) : h;
     }
 
+    /** The peer's address as the socket reported it. */
+    protected final SocketAddress remote() {
+        return remote;
+    }
+
+    private int portOf(SocketAddress a) {
+        return a instanceof InetSocketAddress inet ? inet.getPort() : unixPort;
+    }
+
     /** Owner thread only. Blocks until at least one byte arrives; -1 at end of stream. */
+    @Override
     public abstract int read(byte[] b, int off, int len) throws IOException;
 
     /** Writes all the bytes, blocking while the peer does not read. Any thread. */
@@ -81,8 +80,8 @@ public abstract class Wire {
      * connection can give its buffer back. Returns false when the transport cannot wait that way
      * (then the caller reads into a buffer, which blocks).
      */
-    public boolean awaitReadable() throws IOException {
-        return false;
+    @Override
+    public void awaitReadable() throws IOException {
     }
 
     /**
@@ -123,27 +122,29 @@ public abstract class Wire {
     }
 
     public String remoteHost() {
-        return remoteHost;
+        return hostText(remote);
     }
 
     public int remotePort() {
-        return remotePort;
+        return portOf(remote);
     }
 
     public String localHost() {
-        return localHost;
+        return hostText(local);
     }
 
     public int localPort() {
-        return localPort;
+        return portOf(local);
     }
 
     /** {@code host:port}, with IPv6 hosts in brackets, as PgBouncer prints addresses. */
     public String remoteText() {
-        return (remoteHost.indexOf(':') >= 0 ? "[" + remoteHost + "]" : remoteHost) + ":" + remotePort;
+        String h = remoteHost();
+        return (h.indexOf(':') >= 0 ? "[" + h + "]" : h) + ":" + remotePort();
     }
 
     public String localText() {
-        return (localHost.indexOf(':') >= 0 ? "[" + localHost + "]" : localHost) + ":" + localPort;
+        String h = localHost();
+        return (h.indexOf(':') >= 0 ? "[" + h + "]" : h) + ":" + localPort();
     }
 }

@@ -37,12 +37,14 @@ public final class PoolRegistry {
     private volatile Function<PoolRegistry, ServerLauncher> launcherFactory;
     private final io.pgloom.net.Transport transport;
     private volatile boolean globalPause;
+    private final io.pgloom.proto.BufferPool bufferPool;
     private final io.pgloom.net.Suspension suspension = new io.pgloom.net.Suspension();
 
     public PoolRegistry(Config config, UserList userList, Clock clock) {
         this.clock = clock;
         this.tracked = new TrackedParams(config.get(General.TRACK_EXTRA_PARAMETERS));
         this.transport = transportFor(config.general());
+        this.bufferPool = new io.pgloom.proto.BufferPool(config.get(General.PKT_BUF), 1024);
         apply(config, userList);
     }
 
@@ -248,6 +250,11 @@ public final class PoolRegistry {
                 f.accept(p);
             }
         }
+    }
+
+    /** Read buffers idle clients give back (pkt_buf bytes each). */
+    public io.pgloom.proto.BufferPool bufferPool() {
+        return bufferPool;
     }
 
     /** The transport a configuration asks for. */

@@ -7,4 +7,13 @@ import java.io.IOException;
 public interface ByteSource {
     /** Blocks until at least one byte is read into {@code b[off..off+len)}; -1 at end of stream. */
     int read(byte[] b, int off, int len) throws IOException;
+
+    /** Whether the next read would have to wait for data (so a buffer can be given back first). */
+    default boolean wouldWait() {
+        return false;
+    }
+
+    /** Waits until data (or end of stream) is there, holding no buffer. */
+    default void awaitReadable() throws IOException {
+    }
 }

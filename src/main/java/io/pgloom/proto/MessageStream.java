@@ -12,9 +12,12 @@ import java.io.IOException;
  * when it empties. Confined to the owning connection's thread.
  */
 public final class MessageStream {
+    private static final byte[] NONE = new byte[0];
+
     private final ByteSource source;
     private final int normalCapacity;
     private final int maxPacketSize;
+    private final BufferPool pool;
     private byte[] buf;
     private int start;
     private int end;
@@ -29,7 +32,20 @@ public final class MessageStream {
         this.source = source;
         this.normalCapacity = capacity;
         this.maxPacketSize = maxPacketSize;
+        this.pool = null;
         this.buf = new byte[capacity];
+    }
+
+    /**
+     * A stream that borrows its buffer from {@code pool} and gives it back whenever it has nothing
+     * buffered and must wait for the peer.
+     */
+    public MessageStream(ByteSource source, BufferPool pool, int maxPacketSize) {
+        this.source = source;
+        this.normalCapacity = pool.bufferSize();
+        this.maxPacketSize = maxPacketSize;
+        this.pool = pool;
+        this.buf = NONE;
     }
 
     public byte[] array() {
@@ -71,7 +87,7 @@ public final class MessageStream {
             start = 0;
             end = 0;
             if (buf.length > normalCapacity) {
-                buf = new byte[normalCapacity];
+                buf = pool != null ? NONE : new byte[normalCapacity];
             }
         }
     }
@@ -83,6 +99,16 @@ public final class MessageStream {
      * @throws PeerClosedException at end of stream
      */
     public void fill() throws IOException {
+        if (pool != null && start == end) {
+            if (buf != NONE && source.wouldWait()) {
+                pool.give(buf);
+                buf = NONE;
+            }
+            if (buf == NONE) {
+                source.awaitReadable();
+                buf = pool.take();
+            }
+        }
         if (end == buf.length) {
             compact();
         }
@@ -105,12 +131,24 @@ public final class MessageStream {
     }
 
     private void compact() {
+        if (buf.length == 0) {
+            buf = pool != null ? pool.take() : new byte[normalCapacity];
+            return;
+        }
         if (start > 0) {
             System.arraycopy(buf, start, buf, 0, end - start);
             end -= start;
             start = 0;
         } else {
             grow(buf.length * 2);
+        }
+    }
+
+    /** Gives the buffer back when nothing is buffered (the connection is going away or idle). */
+    public void release() {
+        if (pool != null && start == end && buf != NONE) {
+            pool.give(buf);
+            buf = NONE;
         }
     }
 

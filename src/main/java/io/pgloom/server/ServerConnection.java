@@ -132,7 +132,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             long connectedAt) {
         setWireDuringLogin(w);
         Values g = registry.general();
-        in = new MessageStream(w::read, g.get(General.PKT_BUF), g.get(General.MAX_PACKET_SIZE));
+        in = new MessageStream(w, g.get(General.PKT_BUF), g.get(General.MAX_PACKET_SIZE));
         backendKey = key;
         reported.forEach(params::set);
         txStatus = tx;

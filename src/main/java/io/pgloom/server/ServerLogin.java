@@ -77,7 +77,7 @@ final class ServerLogin {
         if (general.get(General.LOG_CONNECTIONS)) {
             Log.log(server.logPrefix() + "new connection to server (from " + wire.localText() + ")");
         }
-        MessageStream in = new MessageStream(wire::read, general.get(General.PKT_BUF), general.get(General.MAX_PACKET_SIZE));
+        MessageStream in = new MessageStream(wire, general.get(General.PKT_BUF), general.get(General.MAX_PACKET_SIZE));
         try {
             sendStartup(wire);
             authenticate(wire, in);

@@ -38,6 +38,9 @@ public final class FdPassing {
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final Linker.Option ERRNO = Linker.Option.captureCallState("errno");
+    private static final java.lang.foreign.StructLayout ERRNO_LAYOUT = Linker.Option.captureStateLayout();
+    private static final java.lang.invoke.VarHandle ERRNO_VALUE =
+            ERRNO_LAYOUT.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
     private static final MethodHandle SENDMSG = LINKER.downcallHandle(LINKER.defaultLookup().find("sendmsg").orElseThrow(),
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT), ERRNO);
     private static final MethodHandle RECVMSG = LINKER.downcallHandle(LINKER.defaultLookup().find("recvmsg").orElseThrow(),
@@ -79,7 +82,8 @@ public final class FdPassing {
                     msg.set(ADDRESS, 32, control);
                     msg.set(JAVA_LONG, 40, CMSG_HEADER + 8);
                 }
-                long n = wire.writeRaw((s, errno) -> invoke(SENDMSG, errno, s, msg, MSG_NOSIGNAL | MSG_DONTWAIT));
+                MemorySegment errno = a.allocate(ERRNO_LAYOUT);
+                long n = wire.writeRaw(s -> invoke(SENDMSG, errno, s, msg, MSG_NOSIGNAL | MSG_DONTWAIT));
                 if (n > 0) {
                     withFd = false;
                     sent += n;
@@ -106,7 +110,8 @@ public final class FdPassing {
             msg.set(JAVA_LONG, 24, 1);
             msg.set(ADDRESS, 32, control);
             msg.set(JAVA_LONG, 40, controlSize);
-            long n = wire.readRaw((s, errno) -> invoke(RECVMSG, errno, s, msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT));
+            MemorySegment errno = a.allocate(ERRNO_LAYOUT);
+            long n = wire.readRaw(s -> invoke(RECVMSG, errno, s, msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT));
             int flags = msg.get(JAVA_INT, 48);
             collectFds(control, msg.get(JAVA_LONG, 40), fds);
             if ((flags & MSG_CTRUNC) != 0) {
@@ -137,9 +142,11 @@ public final class FdPassing {
         }
     }
 
+    /** The call's result, or minus errno. */
     private static long invoke(MethodHandle h, MemorySegment errno, int fd, MemorySegment msg, int flags) {
         try {
-            return (long) h.invokeExact(errno, fd, msg, flags);
+            long n = (long) h.invokeExact(errno, fd, msg, flags);
+            return n >= 0 ? n : -(int) ERRNO_VALUE.get(errno, 0L);
         } catch (Throwable t) {
             throw new IllegalStateException("native call failed", t);
         }

@@ -37,7 +37,7 @@ public final class TakeoverClient {
 
     private TakeoverClient(EpollWire wire) {
         this.wire = wire;
-        this.in = new MessageStream(wire::read, 8192, 1 << 20);
+        this.in = new MessageStream(wire, 8192, 1 << 20);
     }
 
     /** What the old process handed over: its rows and, in row order, the received descriptors. */

@@ -26,7 +26,6 @@ public final class EpollWire extends Wire implements Poller.Target {
     private final ReentrantLock writeLock = new ReentrantLock();
     private final MemorySegment readErrno;
     private final MemorySegment writeErrno;
-    private final SocketAddress remote;
     private volatile boolean readReady = true;
     private volatile boolean writeReady = true;
     private volatile Thread readWaiter;
@@ -37,11 +36,10 @@ public final class EpollWire extends Wire implements Poller.Target {
     EpollWire(int fd, Poller poller, SocketAddress remote, SocketAddress local, boolean unix, int unixPort) {
         super(remote, local, unix, unixPort);
         this.poller = poller;
-        this.remote = remote;
         this.fd = new FdHandle(fd, this::finalClose);
-        Arena arena = Arena.ofAuto();
-        this.readErrno = NativeIo.newErrno(arena);
-        this.writeErrno = NativeIo.newErrno(arena);
+        // heap segments: recv/send are critical calls, which may capture errno into the heap
+        this.readErrno = MemorySegment.ofArray(new int[1]);
+        this.writeErrno = MemorySegment.ofArray(new int[1]);
     }
 
     @Override
@@ -101,12 +99,16 @@ public final class EpollWire extends Wire implements Poller.Target {
     }
 
     @Override
-    public boolean awaitReadable() throws IOException {
+    public boolean wouldWait() {
+        return drained && !readReady;
+    }
+
+    @Override
+    public void awaitReadable() throws IOException {
         if (drained) {
-            drained = false;
             parkUntilReadable();
+            drained = false;
         }
-        return true;
     }
 
     private void parkUntilReadable() throws IOException {
@@ -138,10 +140,10 @@ public final class EpollWire extends Wire implements Poller.Target {
         return true;
     }
 
-    /** A non-blocking system call on the descriptor: returns its result, errno in {@code errno}. */
+    /** A non-blocking system call on the descriptor: returns its result, or minus errno on failure. */
     @FunctionalInterface
     public interface RawCall {
-        long call(int fd, MemorySegment errno);
+        long call(int fd);
     }
 
     /**
@@ -156,14 +158,14 @@ public final class EpollWire extends Wire implements Poller.Target {
             }
             long n;
             try {
-                n = call.call(fd.fd, readErrno);
+                n = call.call(fd.fd);
             } finally {
                 fd.release();
             }
             if (n >= 0) {
                 return n;
             }
-            int err = NativeIo.errno(readErrno);
+            int err = (int) -n;
             if (err == Linux.EAGAIN) {
                 parkUntilReadable();
             } else if (err != Linux.EINTR) {
@@ -183,14 +185,14 @@ public final class EpollWire extends Wire implements Poller.Target {
                 }
                 long n;
                 try {
-                    n = call.call(fd.fd, writeErrno);
+                    n = call.call(fd.fd);
                 } finally {
                     fd.release();
                 }
                 if (n >= 0) {
                     return n;
                 }
-                int err = NativeIo.errno(writeErrno);
+                int err = (int) -n;
                 if (err == Linux.EAGAIN) {
                     parkUntilWritable();
                 } else if (err != Linux.EINTR) {
@@ -292,7 +294,7 @@ public final class EpollWire extends Wire implements Poller.Target {
 
     @Override
     public SocketAddress remoteAddress() {
-        return remote;
+        return remote();
     }
 
     @Override
