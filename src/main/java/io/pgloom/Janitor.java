@@ -68,6 +68,7 @@ final class Janitor {
         for (Pool p : pools.poolList()) {
             p.maintain();
         }
+        pools.evictForWaiters();
         long now = pools.clock().nanos();
         for (ClientConnection c : clients.all()) {
             ClientTimeouts.check(c, now, pools.general());

@@ -129,7 +129,7 @@ final class SocketRows {
         String shownState = linked == null && state.equals("active") ? "idle" : state;
         return row(debug, "C", c.userName(), c.databaseName(), shownState, w.remoteHost(), w.remotePort(), w.localHost(),
                 w.localPort(), connect, request == 0 ? connect : request, waitMicros, 0, c.id(),
-                linked == null ? null : linked.id(), pid, appName);
+                linked == null ? null : linked.id(), pid, appName, c.preparedStatementCount());
     }
 
     private Object[] serverRow(PoolEntry entry, PoolerView.Group g, String state, boolean debug) {
@@ -137,7 +137,7 @@ final class SocketRows {
         String db = g.key().database();
         if (!(entry instanceof ServerConnection s)) {
             return row(debug, "S", user, db, state, null, 0, null, 0, 0L, 0L, 0, entry.closeNeeded() ? 1 : 0, entry.id(),
-                    null, 0, null);
+                    null, 0, null, 0);
         }
         LinkedClient linked = s.linkedClient();
         Wire w = s.wire();
@@ -158,12 +158,12 @@ final class SocketRows {
         String shownState = linked == null && state.equals("active") ? "idle" : state;
         return row(debug, "S", user, db, shownState, addr, port, w == null ? null : w.localHost(),
                 w == null ? 0 : w.localPort(), connect, request == 0 ? connect : request, 0, s.closeNeeded() ? 1 : 0,
-                s.id(), linked == null ? null : linked.id(), pid, s.params().get("application_name"));
+                s.id(), linked == null ? null : linked.id(), pid, s.params().get("application_name"), s.statements().size());
     }
 
     private static Object[] row(boolean debug, String type, String user, String db, String state, String addr, int port,
             String localAddr, int localPort, long connectMillis, long requestMillis, long waitMicros, int closeNeeded,
-            long id, Long link, int remotePid, String appName) {
+            long id, Long link, int remotePid, String appName, int prepared) {
         Object[] r = new Object[debug ? DEBUG_COLUMNS.length : COLUMNS.length];
         r[0] = type;
         r[1] = user == null ? "(nouser)" : user;
@@ -184,7 +184,7 @@ final class SocketRows {
         r[16] = remotePid;
         r[17] = "";
         r[18] = appName == null ? "" : appName;
-        r[19] = 0;
+        r[19] = prepared;
         r[20] = (int) id;
         for (int i = COLUMNS.length; i < r.length; i++) {
             r[i] = 0;

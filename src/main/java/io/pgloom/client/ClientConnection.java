@@ -64,7 +64,11 @@ public final class ClientConnection implements LinkedClient, Runnable {
     private Waiter waiter;
     private volatile long lastActivityNanos;
     private volatile long lastRequestEpochMillis;
-    private byte[] tags = new byte[64];
+    private int[] tags = new int[64];
+    private io.pgloom.prepared.ClientStatements statements;
+    private io.pgloom.prepared.StatementRewriter rewriter;
+    private io.pgloom.prepared.StatementRewriter.Entries rewriteEntries;
+    private MessageBuilder rewriteOut;
 
     public ClientConnection(long id, ClientServices services, Wire wire, long now) {
         this(id, services, wire, now, System.currentTimeMillis());
@@ -225,7 +229,26 @@ public final class ClientConnection implements LinkedClient, Runnable {
         joinedPool = true;
         this.waiter = p.newWaiter(this);
         this.cancelKey = services.clients().newCancelKey(this);
+        enableStatementTracking();
         this.state = ClientState.ACTIVE;
+    }
+
+    /**
+     * Named prepared statements are tracked and rewritten in transaction and statement pools when
+     * max_prepared_statements is above 0 (PgBouncer's rule); session pools pass them through.
+     */
+    private void enableStatementTracking() {
+        int max = services.pools().general().get(General.MAX_PREPARED_STATEMENTS);
+        if (max > 0 && pool.settings().mode() != io.pgloom.config.PoolMode.SESSION) {
+            statements = new io.pgloom.prepared.ClientStatements(services.pools().statements());
+            rewriter = new io.pgloom.prepared.StatementRewriter(services.pools().statements(), statements, pool.stats(), max);
+        }
+    }
+
+    /** The named statements this client has prepared (SHOW CLIENTS prepared_statements). */
+    public int preparedStatementCount() {
+        io.pgloom.prepared.ClientStatements s = statements;
+        return s == null ? 0 : s.size();
     }
 
     // ------------------------------------------------------------------ the thread
@@ -260,6 +283,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
         joinedPool = true;
         this.waiter = p.newWaiter(this);
         this.cancelKey = key != 0 && services.clients().adoptCancelKey(key, this) ? key : services.clients().newCancelKey(this);
+        enableStatementTracking();
         services.clients().add(this);
         this.state = ClientState.ACTIVE;
     }
@@ -353,7 +377,8 @@ public final class ClientConnection implements LinkedClient, Runnable {
                 count = 0;
             }
             if (end - pos < size) {
-                if (size > in.capacity()) {
+                boolean needWhole = rewriter != null && isStatementMessage(tag);
+                if (size > in.capacity() && !needWhole) {
                     tags[count++] = tag;
                     sendRun(b, runStart, end, count);
                     int have = end - pos;
@@ -364,6 +389,15 @@ public final class ClientConnection implements LinkedClient, Runnable {
                 wantRoom = size;
                 break;
             }
+            if (rewriter != null && io.pgloom.prepared.StatementRewriter.names(b, pos, size)) {
+                sendRun(b, runStart, pos, count);
+                count = 0;
+                int stop = completeMessagesEnd(b, pos, end);
+                rewriteRun(b, pos, stop);
+                pos = stop;
+                runStart = stop;
+                continue;
+            }
             tags[count++] = tag;
             pos += size;
         }
@@ -372,6 +406,119 @@ public final class ClientConnection implements LinkedClient, Runnable {
         if (wantRoom > 0) {
             in.ensureRoom(wantRoom);
         }
+    }
+
+    private static boolean isStatementMessage(byte tag) {
+        return tag == FrontendTag.PARSE || tag == FrontendTag.BIND || tag == FrontendTag.DESCRIBE || tag == FrontendTag.CLOSE;
+    }
+
+    /** Where the run of whole messages starting at {@code pos} ends (before a Terminate or a partial one). */
+    private int completeMessagesEnd(byte[] b, int pos, int end) {
+        while (end - pos >= 5 && b[pos] != FrontendTag.TERMINATE) {
+            int size = in.peekSizeAt(pos);
+            if (end - pos < size) {
+                break;
+            }
+            checkTag(b[pos]);
+            pos += size;
+        }
+        return pos;
+    }
+
+    /**
+     * Sends whole messages some of which name prepared statements: rewritten for the server this
+     * client has (which is pinned meanwhile, so the decisions stay true), with one write.
+     */
+    private void rewriteRun(byte[] b, int from, int to) throws IOException {
+        if (server == null && onlyParsesAndSyncs(b, from, to) && !pool.hasIdleServer()) {
+            answerParsesLocally(b, from, to);
+            return;
+        }
+        ServerConnection s = server;
+        if (s == null || !s.pin(this)) {
+            server = null;
+            s = acquireServer();
+            s.pin(this);
+        }
+        if (rewriteOut == null) {
+            rewriteOut = new MessageBuilder(1024);
+            rewriteEntries = new io.pgloom.prepared.StatementRewriter.Entries();
+        }
+        MessageBuilder out = rewriteOut.clear();
+        io.pgloom.prepared.StatementRewriter.Entries entries = rewriteEntries;
+        entries.clear();
+        try {
+            for (int pos = from; pos < to;) {
+                int size = in.peekSizeAt(pos);
+                if (io.pgloom.prepared.StatementRewriter.names(b, pos, size)) {
+                    rewriter.rewrite(b, pos, size, s.statements(), out, entries);
+                } else {
+                    out.bytes(b, pos, size);
+                    entries.add(b[pos], null);
+                }
+                pos += size;
+            }
+        } catch (io.pgloom.prepared.StatementRewriter.StatementError e) {
+            // the server's statement list may now name statements never sent: do not reuse it
+            s.close("client sent a bad prepared statement request");
+            throw new ClientClosing(e.getMessage(), true, SqlState.PROTOCOL_VIOLATION);
+        }
+        if (!s.enqueue(this, entries.entries, entries.refs, entries.count, lastActivityNanos)) {
+            throw new IllegalStateException("a pinned server was released");
+        }
+        lastRequestEpochMillis = System.currentTimeMillis();
+        pool.stats().received.add(to - from);
+        if (out.size() > 0) {
+            try {
+                s.sendFromClient(out.array(), 0, out.size());
+            } catch (IOException e) {
+                throw serverWriteFailed(s);
+            }
+        }
+    }
+
+    /** Whether the run is only Parse, Sync and Flush messages (what a synchronous PQprepare sends). */
+    private boolean onlyParsesAndSyncs(byte[] b, int from, int to) {
+        for (int pos = from; pos < to; pos += in.peekSizeAt(pos)) {
+            byte t = b[pos];
+            if (t != FrontendTag.PARSE && t != FrontendTag.SYNC && t != FrontendTag.FLUSH) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Prepares statements without a server while none is free: the names are registered and
+     * answered at once (ParseComplete, and ReadyForQuery 'I' for a Sync, since this client holds no
+     * transaction), and each statement is parsed on a server before its first Bind or Describe.
+     * A client that prepares synchronously while other clients hold every server (pgbench -M
+     * prepared) so never waits for a server just to prepare. A bad statement is reported at its
+     * first use instead of at Parse.
+     */
+    private void answerParsesLocally(byte[] b, int from, int to) throws IOException {
+        MessageBuilder out = new MessageBuilder(64);
+        try {
+            for (int pos = from; pos < to;) {
+                int size = in.peekSizeAt(pos);
+                switch (b[pos]) {
+                    case FrontendTag.PARSE -> {
+                        if (io.pgloom.prepared.StatementRewriter.names(b, pos, size)) {
+                            rewriter.register(b, pos, size);
+                        }
+                        out.begin(io.pgloom.proto.BackendTag.PARSE_COMPLETE).end();
+                    }
+                    case FrontendTag.SYNC -> BackendMessages.readyForQuery(out, 'I');
+                    default -> {
+                    }
+                }
+                pos += size;
+            }
+        } catch (io.pgloom.prepared.StatementRewriter.StatementError e) {
+            throw new ClientClosing(e.getMessage(), true, SqlState.PROTOCOL_VIOLATION);
+        }
+        pool.stats().received.add(to - from);
+        wire.write(out.array(), 0, out.size());
     }
 
     private static void checkTag(byte tag) {
@@ -416,7 +563,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
             if (s == null) {
                 s = acquireServer();
             }
-            if (s.enqueue(this, tags, count, lastActivityNanos)) {
+            if (s.enqueue(this, tags, null, count, lastActivityNanos)) {
                 lastRequestEpochMillis = System.currentTimeMillis();
                 pool.stats().received.add(to - from);
                 try {
@@ -529,6 +676,22 @@ public final class ClientConnection implements LinkedClient, Runnable {
     }
 
     @Override
+    public void forgetStatement(String name, io.pgloom.prepared.Statement statement) {
+        io.pgloom.prepared.ClientStatements s = statements;
+        if (s != null) {
+            s.remove(name, statement);
+        }
+    }
+
+    @Override
+    public void statementsDeallocated() {
+        io.pgloom.prepared.ClientStatements s = statements;
+        if (s != null) {
+            s.clear();
+        }
+    }
+
+    @Override
     public void unlinked(ServerConnection s) {
         if (server == s) {
             server = null;
@@ -594,6 +757,9 @@ public final class ClientConnection implements LinkedClient, Runnable {
         }
         if (joinedPool) {
             pool.clientLeft();
+        }
+        if (statements != null) {
+            statements.clear();
         }
         if (countedDatabase) {
             database.clients().release();

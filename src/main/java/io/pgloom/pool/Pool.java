@@ -293,6 +293,47 @@ public final class Pool {
         return null;
     }
 
+    /** Whether a server could be lent at once (an idle one, nobody waiting, not paused). */
+    public boolean hasIdleServer() {
+        lock.lock();
+        try {
+            return !paused && waiters.isEmpty() && !idle.isEmpty();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Since when the longest-idle server has been idle, or Long.MAX_VALUE if none is idle. */
+    public long oldestIdleSinceNanos() {
+        lock.lock();
+        try {
+            PoolEntry oldest = idle.peekLast();
+            return oldest == null ? Long.MAX_VALUE : oldest.idleSinceNanos;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Closes the longest-idle server to make room for another pool under a shared database or
+     * user limit; false if none is idle.
+     */
+    public boolean evictOldestIdle() {
+        PoolEntry victim;
+        lock.lock();
+        try {
+            victim = idle.peekLast();
+            if (victim == null) {
+                return false;
+            }
+            moveTo(victim, ServerState.CLOSED);
+        } finally {
+            lock.unlock();
+        }
+        victim.close("evicted");
+        return true;
+    }
+
     /** Marks a server as running an internal reset or check query (sv_tested). */
     public void markTested(PoolEntry s) {
         lock.lock();

@@ -38,6 +38,7 @@ public final class PoolRegistry {
     private final io.pgloom.net.Transport transport;
     private volatile boolean globalPause;
     private final io.pgloom.proto.BufferPool bufferPool;
+    private final io.pgloom.prepared.StatementRegistry statements = new io.pgloom.prepared.StatementRegistry();
     private final io.pgloom.net.Suspension suspension = new io.pgloom.net.Suspension();
 
     public PoolRegistry(Config config, UserList userList, Clock clock) {
@@ -252,6 +253,11 @@ public final class PoolRegistry {
         }
     }
 
+    /** Every distinct prepared statement in use by clients of transaction and statement pools. */
+    public io.pgloom.prepared.StatementRegistry statements() {
+        return statements;
+    }
+
     /** Read buffers idle clients give back (pkt_buf bytes each). */
     public io.pgloom.proto.BufferPool bufferPool() {
         return bufferPool;
@@ -296,6 +302,45 @@ public final class PoolRegistry {
             n += c.active() + c.idle() + c.tested() + c.login() + c.beingCanceled();
         }
         return n;
+    }
+
+    /**
+     * When a database or user is at its server limit while one of its pools has clients waiting,
+     * closes the longest-idle server of its pools so the waiting pool can connect (PgBouncer's
+     * eviction). One server per limit per call; the janitor calls it every tick.
+     */
+    public void evictForWaiters() {
+        List<Pool> all = poolList();
+        for (Pool waiting : all) {
+            if (waiting.waitingCount() == 0) {
+                continue;
+            }
+            Database db = databases.get(waiting.key().database());
+            if (db != null && db.servers().atMax()) {
+                evictOne(all, p -> p.key().database().equals(db.name()), waiting);
+            }
+            UserEntry u = users.get(waiting.key().user());
+            if (u != null && u.servers().atMax()) {
+                evictOne(all, p -> p.key().user().equals(u.name()), waiting);
+            }
+        }
+    }
+
+    private static void evictOne(List<Pool> all, java.util.function.Predicate<Pool> sharing, Pool waiting) {
+        Pool victim = null;
+        long oldest = Long.MAX_VALUE;
+        for (Pool p : all) {
+            if (sharing.test(p)) {
+                long since = p.oldestIdleSinceNanos();
+                if (since < oldest) {
+                    oldest = since;
+                    victim = p;
+                }
+            }
+        }
+        if (victim != null && victim.evictOldestIdle()) {
+            waiting.maintain();
+        }
     }
 
     public List<Pool> poolList() {

@@ -91,6 +91,11 @@ public final class MessageBuilder {
         return this;
     }
 
+    /** The internal array (the built bytes are at [0, size)); valid until the builder is reused. */
+    public byte[] array() {
+        return buf;
+    }
+
     public byte[] toArray() {
         return Arrays.copyOf(buf, pos);
     }

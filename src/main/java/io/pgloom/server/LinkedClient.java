@@ -16,6 +16,12 @@ public interface LinkedClient {
     /** The server unlinked itself at the end of a transaction. */
     void unlinked(ServerConnection server);
 
+    /** The client's Parse of {@code name} failed on the server: the name does not exist after all. */
+    void forgetStatement(String name, io.pgloom.prepared.Statement statement);
+
+    /** The client's DEALLOCATE ALL or DISCARD ALL completed: its statement names are gone. */
+    void statementsDeallocated();
+
     /** The server connection failed while linked: the client must be told and closed. */
     void serverFailed(String reason, String sqlState);
 

@@ -61,6 +61,11 @@ public final class ServerConnection extends PoolEntry implements Runnable {
     private boolean copyIn;
     private byte txStatus = 'I';
     private volatile InternalQuery internal;
+    private boolean pinned;
+    private volatile boolean special;
+    private volatile boolean fakesWaiting;
+    private final io.pgloom.prepared.ServerStatements statements;
+    private final MessageBuilder scratch = new MessageBuilder(512);
     private volatile long linkedSinceNanos;
     private volatile long lastUsedEpochMillis;
     private volatile long lastResponseNanos;
@@ -76,6 +81,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         this.database = database;
         this.user = user;
         this.params = new ParamCache(registry.tracked());
+        this.statements = new io.pgloom.prepared.ServerStatements(registry.statements());
         this.prefix = String.format("S-0x%x: %s/%s@", id, pool.key().database(), pool.key().user());
     }
 
@@ -136,9 +142,10 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         backendKey = key;
         reported.forEach(params::set);
         txStatus = tx;
-        for (int i = 0; owed != null && i < owed.length(); i++) {
-            pending.add((byte) owed.charAt(i));
+        if (owed != null) {
+            pending.addText(owed);
         }
+        special = pending.hasSpecial();
         extendedOpen = flags != null && flags.contains("extended");
         copyIn = flags != null && flags.contains("copy_in");
         if (connectedAt > 0) {
@@ -243,6 +250,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         if (c != null) {
             c.serverFailed(closeReason.get(), SqlState.CONNECTION_FAILURE);
         }
+        statements.clear();
         if (loggedIn) {
             pool.serverClosed(this);
         }
@@ -255,13 +263,20 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             if (suspension.requested() && pool.serversSuspending() && in.available() == 0 && internal == null) {
                 suspension.park(this);
             }
+            if (fakesWaiting) {
+                emitLeadingFakes();
+            }
             try {
                 in.fill();
             } catch (io.pgloom.net.ReadInterruptedException e) {
                 continue;
             }
             lastResponseNanos = registry.clock().nanos();
-            processBuffer();
+            if (special) {
+                processTracked();
+            } else {
+                processBuffer();
+            }
         }
     }
 
@@ -286,7 +301,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             int size = sizeAt(b, pos);
             if (end - pos < size) {
                 if (size > in.capacity() && c != null && internal == null && !mustDecode(tag)) {
-                    boolean release = noteResponses(ready, lastStatus, copyStarted);
+                    boolean release = noteResponses(ready, ready > 0, lastStatus, copyStarted);
                     forward(c, b, runStart, end);
                     int have = end - pos;
                     in.advance(end - in.start());
@@ -312,12 +327,17 @@ public final class ServerConnection extends PoolEntry implements Runnable {
                 }
                 case BackendTag.PARAMETER_STATUS -> parameterStatus(c, b, pos, size);
                 case BackendTag.COPY_IN_RESPONSE, BackendTag.COPY_BOTH_RESPONSE -> copyStarted = true;
+                case BackendTag.COMMAND_COMPLETE -> {
+                    if (deallocatesAll(b, pos, size)) {
+                        statementsDeallocated(c);
+                    }
+                }
                 default -> {
                 }
             }
             pos += size;
         }
-        boolean release = (ready > 0 || copyStarted) && noteResponses(ready, lastStatus, copyStarted);
+        boolean release = (ready > 0 || copyStarted) && noteResponses(ready, ready > 0, lastStatus, copyStarted);
         if (c != null) {
             forward(c, b, runStart, pos);
         } else if (pos > runStart) {
@@ -330,6 +350,186 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         if (ready > 0) {
             finishResponses(c, release);
         }
+    }
+
+    /**
+     * The slow path, used while the request queue holds fake, hidden or named entries: every
+     * response is matched to the request it answers, so the pooler's own answers go in at the
+     * right place, answers to its hidden requests are left out, and a failed Parse undoes its
+     * bookkeeping. The result is written with one write.
+     */
+    private void processTracked() throws IOException {
+        byte[] b = in.array();
+        int pos = in.start();
+        int end = in.end();
+        int ready = 0;
+        byte lastStatus = 0;
+        boolean copyStarted = false;
+        boolean deallocated = false;
+        int wantRoom = 0;
+        java.util.List<Object> failedParses = null;
+        LinkedClient c = client;
+        if (c == null) {
+            special = false;
+            processBuffer();
+            return;
+        }
+        MessageBuilder out = scratch.clear();
+        while (end - pos >= 5) {
+            byte tag = b[pos];
+            int size = sizeAt(b, pos);
+            if (end - pos < size) {
+                wantRoom = size;
+                break;
+            }
+            if (internal != null) {
+                break;
+            }
+            boolean forward = true;
+            linkLock.lock();
+            try {
+                if (Log.noiseEnabled()) {
+                    Log.noise(prefix + "<=S " + (char) tag + " queue " + pending.text());
+                }
+                appendLeadingFakes(out);
+                int head = pending.head();
+                byte headTag = head < 0 ? 0 : RequestQueue.tag(head);
+                switch (tag) {
+                    case BackendTag.PARSE_COMPLETE, BackendTag.CLOSE_COMPLETE -> forward = !RequestQueue.isHidden(pending.pop());
+                    case BackendTag.BIND_COMPLETE -> pending.pop();
+                    case BackendTag.ROW_DESCRIPTION, BackendTag.NO_DATA -> {
+                        if (headTag == FrontendTag.DESCRIBE) {
+                            pending.pop();
+                        }
+                    }
+                    case BackendTag.COMMAND_COMPLETE, BackendTag.EMPTY_QUERY_RESPONSE, BackendTag.PORTAL_SUSPENDED -> {
+                        if (headTag == FrontendTag.EXECUTE) {
+                            pending.pop();
+                        }
+                        deallocated |= tag == BackendTag.COMMAND_COMPLETE && deallocatesAll(b, pos, size);
+                    }
+                    case BackendTag.ERROR_RESPONSE -> {
+                        if (head >= 0 && headTag != FrontendTag.QUERY && headTag != FrontendTag.FUNCTION_CALL
+                                && headTag != FrontendTag.SYNC) {
+                            int failed = pending.pop();
+                            if (RequestQueue.tag(failed) == FrontendTag.PARSE && pending.lastRef() != null) {
+                                failedParses = failedParses == null ? new java.util.ArrayList<>() : failedParses;
+                                failedParses.add(pending.lastRef());
+                            }
+                            pending.dropUntilSync();
+                        }
+                    }
+                    case BackendTag.READY_FOR_QUERY -> {
+                        pending.popReady();
+                        ready++;
+                        lastStatus = b[pos + 5];
+                    }
+                    case BackendTag.COPY_IN_RESPONSE, BackendTag.COPY_BOTH_RESPONSE -> copyStarted = true;
+                    default -> {
+                    }
+                }
+                if (tag == BackendTag.READY_FOR_QUERY) {
+                    appendLeadingFakes(out);
+                }
+            } finally {
+                linkLock.unlock();
+            }
+            if (tag == BackendTag.PARAMETER_STATUS) {
+                parameterStatus(c, b, pos, size);
+            }
+            if (forward) {
+                out.bytes(b, pos, size);
+            }
+            pos += size;
+        }
+        undoFailedParses(failedParses, c);
+        if (deallocated) {
+            statementsDeallocated(c);
+        }
+        boolean release = (ready > 0 || copyStarted) && noteResponses(0, ready > 0, lastStatus, copyStarted);
+        if (c != null && out.size() > 0) {
+            pool.stats().sent.add(out.size());
+            try {
+                c.sendFromServer(out.array(), 0, out.size());
+            } catch (IOException e) {
+                // the client went away; its own thread decides about this server
+            }
+        }
+        in.advance(pos - in.start());
+        if (wantRoom > 0) {
+            in.ensureRoom(wantRoom);
+        }
+        if (ready > 0) {
+            finishResponses(c, release);
+        }
+        if (internal != null && in.available() > 0) {
+            processBuffer();
+        }
+    }
+
+    /** Pops the fake entries at the head of the queue and appends their answers. Under linkLock. */
+    private void appendLeadingFakes(MessageBuilder out) {
+        while (RequestQueue.isFake(pending.head())) {
+            byte t = RequestQueue.tag(pending.pop());
+            out.begin(t == FrontendTag.PARSE ? BackendTag.PARSE_COMPLETE : BackendTag.CLOSE_COMPLETE).end();
+        }
+    }
+
+    /** Sends the fake answers now due (a client's request was answered by the pooler alone). */
+    private void emitLeadingFakes() {
+        fakesWaiting = false;
+        MessageBuilder out = new MessageBuilder(32);
+        LinkedClient c;
+        linkLock.lock();
+        try {
+            c = client;
+            appendLeadingFakes(out);
+            special = pending.hasSpecial();
+        } finally {
+            linkLock.unlock();
+        }
+        if (c != null && out.size() > 0) {
+            try {
+                c.sendFromServer(out.array(), 0, out.size());
+            } catch (IOException e) {
+                // the client went away
+            }
+        }
+    }
+
+    private void undoFailedParses(java.util.List<Object> failed, LinkedClient c) {
+        if (failed == null) {
+            return;
+        }
+        for (Object o : failed) {
+            io.pgloom.prepared.StatementRewriter.ParseRef ref = (io.pgloom.prepared.StatementRewriter.ParseRef) o;
+            statements.remove(ref.statement());
+            if (ref.clientName() != null && c != null) {
+                c.forgetStatement(ref.clientName(), ref.statement());
+            }
+        }
+    }
+
+    private void statementsDeallocated(LinkedClient c) {
+        statements.clear();
+        if (c != null) {
+            c.statementsDeallocated();
+        }
+    }
+
+    private static final byte[] DEALLOCATE_ALL = "DEALLOCATE ALL".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] DISCARD_ALL = "DISCARD ALL".getBytes(StandardCharsets.US_ASCII);
+
+    /** Whether a CommandComplete says every prepared statement of the session is gone. */
+    private static boolean deallocatesAll(byte[] b, int pos, int size) {
+        int len = size - 6;
+        return (len == DEALLOCATE_ALL.length && java.util.Arrays.equals(b, pos + 5, pos + 5 + len, DEALLOCATE_ALL, 0, len))
+                || (len == DISCARD_ALL.length && java.util.Arrays.equals(b, pos + 5, pos + 5 + len, DISCARD_ALL, 0, len));
+    }
+
+    /** The statements this server has prepared (client pools share them through the rewriter). */
+    public io.pgloom.prepared.ServerStatements statements() {
+        return statements;
     }
 
     private static boolean mustDecode(byte tag) {
@@ -438,7 +638,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
      * Pops the answered requests and records the transaction status; returns whether the server
      * may go back to the pool once the responses are written to the client.
      */
-    private boolean noteResponses(int ready, byte lastStatus, boolean copyStarted) {
+    private boolean noteResponses(int popCount, boolean sawReady, byte lastStatus, boolean copyStarted) {
         long queryMicros = -1;
         long xactMicros = -1;
         boolean release = false;
@@ -449,10 +649,11 @@ public final class ServerConnection extends PoolEntry implements Runnable {
                 copyIn = true;
                 pending.dropSyncs();
             }
-            for (int i = 0; i < ready; i++) {
+            for (int i = 0; i < popCount; i++) {
                 pending.popReady();
             }
-            if (ready > 0) {
+            special = pending.hasSpecial();
+            if (sawReady) {
                 txStatus = lastStatus;
                 long now = lastResponseNanos;
                 if (queryStartNanos != 0 && pending.isEmpty() && !extendedOpen) {
@@ -463,7 +664,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
                     xactMicros = (now - xactStartNanos) / 1000;
                     xactStartNanos = 0;
                 }
-                release = mode == PoolMode.STATEMENT || (mode != PoolMode.SESSION && client != null && releasableLocked());
+                release = mode == PoolMode.STATEMENT || (mode != PoolMode.SESSION && client != null && releasableLocked() && !pinned);
             }
         } finally {
             linkLock.unlock();
@@ -492,7 +693,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         boolean giveBack = false;
         linkLock.lock();
         try {
-            if (client == c) {
+            if (client == c && !pinned) {
                 if (pool.settings().mode() == PoolMode.STATEMENT && txStatus != 'I') {
                     statementViolation = true;
                 } else if (releasableLocked()) {
@@ -522,8 +723,26 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         linkLock.lock();
         try {
             client = c;
+            pinned = false;
             linkedSinceNanos = registry.clock().nanos();
             lastUsedEpochMillis = System.currentTimeMillis();
+        } finally {
+            linkLock.unlock();
+        }
+    }
+
+    /**
+     * Keeps this server from going back to the pool until the client's next {@link #enqueue}
+     * (the client is about to rewrite messages for it). False if it is no longer this client's.
+     */
+    public boolean pin(LinkedClient c) {
+        linkLock.lock();
+        try {
+            if (client != c) {
+                return false;
+            }
+            pinned = true;
+            return true;
         } finally {
             linkLock.unlock();
         }
@@ -533,14 +752,17 @@ public final class ServerConnection extends PoolEntry implements Runnable {
      * Records the requests a client is about to write to this server. False if the server is no
      * longer linked to that client (it was released meanwhile): the client must get another.
      *
-     * @param tags the type bytes of the messages, in order
+     * @param entries request-queue entries (type byte, with FAKE/HIDDEN/NAMED flags), in order
+     * @param refs what each entry refers to (a statement for a named Parse), or null
      */
-    public boolean enqueue(LinkedClient c, byte[] tags, int count, long nowNanos) {
+    public boolean enqueue(LinkedClient c, int[] entries, Object[] refs, int count, long nowNanos) {
+        boolean kick;
         linkLock.lock();
         try {
             if (client != c) {
                 return false;
             }
+            pinned = false;
             if (count > 0) {
                 if (queryStartNanos == 0) {
                     queryStartNanos = nowNanos;
@@ -550,26 +772,44 @@ public final class ServerConnection extends PoolEntry implements Runnable {
                 }
             }
             for (int i = 0; i < count; i++) {
-                byte t = tags[i];
+                int e = entries[i];
+                byte t = RequestQueue.tag(e);
                 switch (t) {
-                    case FrontendTag.QUERY, FrontendTag.FUNCTION_CALL -> pending.add(t);
+                    case FrontendTag.QUERY, FrontendTag.FUNCTION_CALL -> pending.add(e);
                     case FrontendTag.SYNC -> {
                         if (!copyIn) {
-                            pending.add(t);
+                            pending.add(e);
                             extendedOpen = false;
                         }
                     }
                     case FrontendTag.COPY_DONE, FrontendTag.COPY_FAIL -> copyIn = false;
                     case FrontendTag.PARSE, FrontendTag.BIND, FrontendTag.DESCRIBE, FrontendTag.EXECUTE,
-                            FrontendTag.CLOSE, FrontendTag.FLUSH -> extendedOpen = true;
+                            FrontendTag.CLOSE -> {
+                        pending.add(e, refs == null ? null : refs[i]);
+                        extendedOpen = true;
+                    }
+                    case FrontendTag.FLUSH -> extendedOpen = true;
                     default -> {
                     }
                 }
             }
-            return true;
+            special = pending.hasSpecial();
+            kick = RequestQueue.isFake(pending.head());
+            if (Log.noiseEnabled()) {
+                Log.noise(prefix + "C=> queue " + pending.text() + " kick=" + kick);
+            }
         } finally {
             linkLock.unlock();
         }
+        if (kick) {
+            // a fake answer is due before any real one: wake the server thread to send it
+            fakesWaiting = true;
+            Wire w = wire;
+            if (w != null) {
+                w.interruptRead();
+            }
+        }
+        return true;
     }
 
     /** Writes client bytes to the server. */
@@ -589,6 +829,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
                 return;
             }
             client = null;
+            pinned = false;
             if (txStatus != 'I') {
                 reason = "client disconnect while server was not ready";
             } else if (!pending.isEmpty() || extendedOpen || copyIn) {

@@ -1,0 +1,95 @@
+package io.pgloom.prepared;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Every distinct prepared statement in use, by its Parse body, so that clients preparing the same
+ * text share one server-side statement per server. Entries are reference-counted by the client and
+ * server maps that hold them and removed when the last one lets go. Thread-safe.
+ */
+public final class StatementRegistry {
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Map<Key, Statement> byBody = new HashMap<>();
+    private final AtomicLong ids = new AtomicLong();
+
+    private record Key(byte[] body, int hash) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && k.hash == hash && java.util.Arrays.equals(k.body, body);
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+    }
+
+    /** The statement for this Parse body, with one more reference taken for the caller. */
+    public Statement acquire(byte[] body) {
+        Key key = new Key(body, java.util.Arrays.hashCode(body));
+        lock.lock();
+        try {
+            Statement s = byBody.get(key);
+            if (s == null) {
+                s = new Statement(ids.incrementAndGet(), body);
+                byBody.put(key, s);
+            }
+            s.refs.incrementAndGet();
+            return s;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Takes another reference to a statement already held. */
+    public void retain(Statement s) {
+        s.refs.incrementAndGet();
+    }
+
+    /** Drops one reference; the statement is forgotten with the last one. */
+    public void release(Statement s) {
+        if (s.refs.decrementAndGet() == 0) {
+            lock.lock();
+            try {
+                if (s.refs.get() == 0) {
+                    byBody.remove(new Key(s.body(), s.bodyHash()), s);
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    /**
+     * The statement a server of another process knows as {@code PGLOOM_<id>} (takeover): reuses the
+     * id when the body is new here, and makes sure new ids come after it.
+     */
+    public Statement adopt(byte[] body, long id) {
+        Key key = new Key(body, java.util.Arrays.hashCode(body));
+        lock.lock();
+        try {
+            Statement s = byBody.get(key);
+            if (s == null) {
+                s = new Statement(id, body);
+                byBody.put(key, s);
+            }
+            ids.accumulateAndGet(id, Math::max);
+            s.refs.incrementAndGet();
+            return s;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public int size() {
+        lock.lock();
+        try {
+            return byBody.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+}
