@@ -193,7 +193,7 @@ public final class Pgloom {
         }
         pauseMode = PauseMode.SUSPEND;
         suspendedBy = requester;
-        new Suspender(pools, clients, listeners).suspend();
+        new Suspender(pools, clients, listeners).suspend(FdSender.PGLOOM_SUCCESSOR.equals(requester.consoleApplicationName()));
     }
 
     void showFds(ClientConnection requester, MessageBuilder out) throws AdminError {
@@ -242,12 +242,13 @@ public final class Pgloom {
             Log.log("old process not found, try to continue normally");
             return null;
         }
-        long started = System.nanoTime();
         UserList users = loadUsers(g);
         Pgloom p = new Pgloom(config, users);
         Adopter.Result adopted;
+        long started;
         try {
             TakeoverClient.Handover h = link.takeSockets();
+            started = h.suspendStartNanos();
             adopted = Adopter.adopt(h, p.pools, p.services);
             p.listeners.addAll(adopted.listeners());
             link.finish(g.get(General.PIDFILE));
@@ -272,7 +273,7 @@ public final class Pgloom {
         }
         long pausedMs = (System.nanoTime() - started) / 1_000_000;
         Log.log("takeover done: " + adopted.clients().size() + " clients, " + adopted.servers().size() + " servers, "
-                + adopted.listeners().size() + " listeners; clients waited " + pausedMs + " ms");
+                + adopted.listeners().size() + " listeners; clients waited " + pausedMs + " ms from SUSPEND to resume");
         Log.log("process up: " + Version.TEXT + ", java " + Runtime.version() + ", transport epoll (took over)");
         return p;
     }

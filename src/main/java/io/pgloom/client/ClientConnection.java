@@ -57,6 +57,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
     private boolean countedDatabase;
     private boolean countedUser;
     private boolean joinedPool;
+    private byte[] adoptedBytes;
     private volatile boolean console;
     private volatile String consoleApplicationName;
 
@@ -245,6 +246,26 @@ public final class ClientConnection implements LinkedClient, Runnable {
         }
     }
 
+    /** The client's statement names (takeover); empty when statements are not tracked. */
+    public java.util.Map<String, io.pgloom.prepared.Statement> preparedStatements() {
+        io.pgloom.prepared.ClientStatements s = statements;
+        return s == null ? java.util.Map.of() : s.snapshot();
+    }
+
+    /** Gives a taken-over client its statement names back. */
+    public void adoptStatements(java.util.Map<String, io.pgloom.prepared.Statement> names) {
+        io.pgloom.prepared.ClientStatements s = statements;
+        if (s == null) {
+            return;
+        }
+        names.forEach((name, st) -> {
+            services.pools().statements().retain(st);
+            if (!s.put(name, st)) {
+                services.pools().statements().release(st);
+            }
+        });
+    }
+
     /** The named statements this client has prepared (SHOW CLIENTS prepared_statements). */
     public int preparedStatementCount() {
         io.pgloom.prepared.ClientStatements s = statements;
@@ -304,6 +325,10 @@ public final class ClientConnection implements LinkedClient, Runnable {
                 wire.tune(g);
             }
             in = new MessageStream(wire, services.pools().bufferPool(), g.get(General.MAX_PACKET_SIZE));
+            if (adoptedBytes != null) {
+                in.prefill(adoptedBytes);
+                adoptedBytes = null;
+            }
             if (login && !new ClientLogin(this).run()) {
                 return;
             }
@@ -333,18 +358,51 @@ public final class ClientConnection implements LinkedClient, Runnable {
     private void workLoop() throws IOException {
         io.pgloom.net.Suspension suspension = services.pools().suspension();
         in.setInterruptible(true);
+        boolean unsent = in.available() > 0;
         while (true) {
-            if (suspension.requested() && in.available() == 0) {
+            if (suspension.requested() && (in.available() == 0 || unsent)) {
                 suspension.park(this);
             }
-            try {
-                in.fill();
-            } catch (io.pgloom.net.ReadInterruptedException e) {
-                continue;
+            if (!unsent) {
+                try {
+                    in.fill();
+                } catch (io.pgloom.net.ReadInterruptedException e) {
+                    continue;
+                }
+                lastActivityNanos = services.pools().clock().nanos();
             }
-            lastActivityNanos = services.pools().clock().nanos();
-            processBuffer();
+            try {
+                processBuffer();
+                unsent = false;
+            } catch (SuspendedWhileWaiting e) {
+                // the messages stay buffered, unsent: they travel to the process taking over
+                unsent = true;
+            }
         }
+    }
+
+    /**
+     * During a takeover, a client waiting for a server stops waiting: what it read but did not send
+     * yet stays in its buffer and goes to the new process with its socket.
+     */
+    static final class SuspendedWhileWaiting extends RuntimeException {
+        SuspendedWhileWaiting() {
+            super("suspended while waiting for a server", null, false, false);
+        }
+    }
+
+    /** Bytes read from the client and not yet sent to a server (a suspended waiting client). */
+    public byte[] bufferedBytes() {
+        MessageStream s = in;
+        if (s == null || s.available() == 0) {
+            return null;
+        }
+        return java.util.Arrays.copyOfRange(s.array(), s.start(), s.end());
+    }
+
+    /** Gives a taken-over client the bytes it had read but not sent in the old process. */
+    public void adoptBuffered(byte[] bytes) {
+        adoptedBytes = bytes;
     }
 
     /** SUSPEND: wakes this client's read if it is in its work loop (a login is left alone). */
@@ -475,6 +533,18 @@ public final class ClientConnection implements LinkedClient, Runnable {
                 throw serverWriteFailed(s);
             }
         }
+        consumeThrough(to);
+    }
+
+    /**
+     * Marks the buffer consumed up to {@code to} once that much was sent, so a suspension while
+     * waiting for the next server leaves exactly the unsent bytes buffered.
+     */
+    private void consumeThrough(int to) {
+        int n = to - in.start();
+        if (n > 0 && to < in.end()) {
+            in.advance(n);
+        }
     }
 
     /** Whether the run is only Parse, Sync and Flush messages (what a synchronous PQprepare sends). */
@@ -519,6 +589,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
         }
         pool.stats().received.add(to - from);
         wire.write(out.array(), 0, out.size());
+        consumeThrough(to);
     }
 
     private static void checkTag(byte tag) {
@@ -571,6 +642,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
                 } catch (IOException e) {
                     throw serverWriteFailed(s);
                 }
+                consumeThrough(to);
                 return;
             }
             if (server == s) {
@@ -602,6 +674,9 @@ public final class ClientConnection implements LinkedClient, Runnable {
                 pool.stats().serverAssignments.increment();
                 pool.stats().waitTimeMicros.add((services.pools().clock().nanos() - waitStart) / 1000);
             } catch (AcquireException e) {
+                if (e.suspended()) {
+                    throw new SuspendedWhileWaiting();
+                }
                 throw new ClientClosing(e.getMessage(), true, e.sqlState());
             } finally {
                 state = ClientState.ACTIVE;

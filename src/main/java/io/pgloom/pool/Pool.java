@@ -52,6 +52,7 @@ public final class Pool {
     private boolean paused;
     private String refusal;
     private String refusalSqlState;
+    private boolean waitsSuspended;
     private boolean loginFailed;
     private long loginFailedNanos;
     private String loginError;
@@ -133,6 +134,9 @@ public final class Pool {
             if (refusal != null) {
                 throw new AcquireException(refusal, refusalSqlState);
             }
+            if (waitsSuspended) {
+                throw new AcquireException("suspended", null, true);
+            }
             if (!paused && waiters.isEmpty()) {
                 PoolEntry s = idle.pollFirst();
                 if (s != null) {
@@ -173,7 +177,7 @@ public final class Pool {
         }
         if (w.failure != null) {
             dequeue(w);
-            throw new AcquireException(w.failure, w.failureSqlState);
+            throw new AcquireException(w.failure, w.failureSqlState, w.failure == SUSPENDED);
         }
         return w.assigned;
     }
@@ -686,6 +690,37 @@ public final class Pool {
     }
 
     // ------------------------------------------------------------------ pause / introspection
+
+    private static final String SUSPENDED = "suspended";
+
+    /**
+     * Takeover to a pgloom successor: waiting clients stop waiting (keeping their requests to hand
+     * over), and nobody starts waiting until {@link #resumeWaits}.
+     */
+    public void suspendWaits() {
+        lock.lock();
+        try {
+            waitsSuspended = true;
+            for (Waiter w : waiters) {
+                w.queued = false;
+                w.failure = SUSPENDED;
+                w.failureSqlState = null;
+                w.condition.signal();
+            }
+            waiters.clear();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public void resumeWaits() {
+        lock.lock();
+        try {
+            waitsSuspended = false;
+        } finally {
+            lock.unlock();
+        }
+    }
 
     /** From now on every acquire fails with {@code reason}, and so do the clients waiting now. */
     public void refuse(String reason, String sqlState) {

@@ -62,6 +62,18 @@ public final class ServerStatements {
         return evicted;
     }
 
+    /** A statement a taken-over server already has (its id and name came from the old process). */
+    public void adopt(Statement s) {
+        lock.lock();
+        try {
+            if (lru.putIfAbsent(s, Boolean.TRUE) == null) {
+                registry.retain(s);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** The server does not have it after all (its Parse failed). */
     public void remove(Statement s) {
         boolean removed;

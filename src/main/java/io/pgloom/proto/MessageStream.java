@@ -144,6 +144,19 @@ public final class MessageStream {
         }
     }
 
+    /** Puts bytes received elsewhere (the process handed over from) in front of what comes next. */
+    public void prefill(byte[] bytes) {
+        if (buf.length - end < bytes.length) {
+            byte[] bigger = new byte[Math.max(normalCapacity, end - start + bytes.length)];
+            System.arraycopy(buf, start, bigger, 0, end - start);
+            end -= start;
+            start = 0;
+            buf = bigger;
+        }
+        System.arraycopy(bytes, 0, buf, end, bytes.length);
+        end += bytes.length;
+    }
+
     /** Gives the buffer back when nothing is buffered (the connection is going away or idle). */
     public void release() {
         if (pool != null && start == end && buf != NONE) {

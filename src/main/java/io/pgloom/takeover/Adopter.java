@@ -60,6 +60,13 @@ public final class Adopter {
             maxId = Math.max(maxId, row.id());
         }
         pools.reserveIds(maxId);
+        Map<Long, io.pgloom.prepared.Statement> statements = new HashMap<>();
+        for (FdRow row : h.rows()) {
+            if (row.task().equals("pgloom_statement") && row.prepared() != null) {
+                byte[] body = java.util.Base64.getDecoder().decode(row.prepared());
+                statements.put(row.id(), pools.statements().adopt(body, row.id()));
+            }
+        }
         for (FdRow row : h.rows()) {
             Integer fd = h.fds().get(row);
             switch (row.task()) {
@@ -75,6 +82,14 @@ public final class Adopter {
                     if (s != null) {
                         servers.add(s);
                         serverByOldFd.put(row.fd(), s);
+                        if (row.prepared() != null) {
+                            for (String id : row.prepared().split(",")) {
+                                io.pgloom.prepared.Statement st = statements.get(Long.parseLong(id));
+                                if (st != null) {
+                                    s.statements().adopt(st);
+                                }
+                            }
+                        }
                     }
                 }
                 default -> {
@@ -88,6 +103,19 @@ public final class Adopter {
                     continue;
                 }
                 clients.add(c);
+                if (row.buffered() != null) {
+                    c.adoptBuffered(java.util.Base64.getDecoder().decode(row.buffered()));
+                }
+                if (row.prepared() != null) {
+                    Map<String, io.pgloom.prepared.Statement> names = new HashMap<>();
+                    FdRow.decodeParams(row.prepared()).forEach((name, id) -> {
+                        io.pgloom.prepared.Statement st = statements.get(Long.parseLong(id));
+                        if (st != null) {
+                            names.put(name, st);
+                        }
+                    });
+                    c.adoptStatements(names);
+                }
                 ServerConnection s = row.link() == 0 ? null : serverByOldFd.get(row.link());
                 if (row.link() != 0 && (s == null || s.pool() != c.pool())) {
                     throw new IOException("takeover: failed to find the server of client " + c.logPrefix().trim());
@@ -103,6 +131,9 @@ public final class Adopter {
         }
         for (ServerConnection s : servers) {
             s.pool().adopt(s, linked.containsKey(s), null);
+        }
+        for (io.pgloom.prepared.Statement st : statements.values()) {
+            pools.statements().release(st);
         }
         return new Result(listeners, clients, servers);
     }

@@ -23,15 +23,15 @@ import java.util.Map;
 public record FdRow(int fd, String task, String user, String database, String addr, int port, long cancel, int link,
         String clientEncoding, String stdStrings, String datestyle, String timezone, String password,
         byte[] scramClientKey, byte[] scramServerKey, long id, long connectTime, String txStatus, String pending,
-        String flags, String params, String stats) {
+        String flags, String params, String stats, String prepared, String buffered) {
 
     static final String PGBOUNCER_TYPES = "issssiqisssssbb";
     static final List<String> PGBOUNCER_COLUMNS = List.of("fd", "task", "user", "database", "addr", "port", "cancel", "link",
             "client_encoding", "std_strings", "datestyle", "timezone", "password", "scram_client_key", "scram_server_key");
-    static final String EXTRA_TYPES = "qqsssss";
+    static final String EXTRA_TYPES = "qqsssssss";
     static final List<String> EXTRA_COLUMNS =
             List.of("pgloom_id", "pgloom_connect_time", "pgloom_tx_status", "pgloom_pending", "pgloom_flags", "pgloom_params",
-                    "pgloom_stats");
+                    "pgloom_stats", "pgloom_prepared", "pgloom_buffered");
 
     /** RowDescription: PgBouncer's columns, plus pgloom's when {@code extended}. */
     static void describe(MessageBuilder out, boolean extended) {
@@ -60,7 +60,8 @@ public record FdRow(int fd, String task, String user, String database, String ad
                 Long.toUnsignedString(cancel), Integer.toString(link), clientEncoding, stdStrings, datestyle, timezone, password,
                 hex(scramClientKey), hex(scramServerKey)));
         if (extended) {
-            v.addAll(Arrays.asList(Long.toString(id), Long.toString(connectTime), txStatus, pending, flags, params, stats));
+            v.addAll(Arrays.asList(Long.toString(id), Long.toString(connectTime), txStatus, pending, flags, params, stats,
+                    prepared, buffered));
         }
         MessageBuilder b = new MessageBuilder(256);
         BackendMessages.dataRow(b, v);
@@ -104,7 +105,7 @@ public record FdRow(int fd, String task, String user, String database, String ad
                 v.get("datestyle"), v.get("timezone"), v.get("password"), bytea(v.get("scram_client_key")),
                 bytea(v.get("scram_server_key")), unsigned(v.get("pgloom_id")), unsigned(v.get("pgloom_connect_time")),
                 v.get("pgloom_tx_status"), v.get("pgloom_pending"), v.get("pgloom_flags"), v.get("pgloom_params"),
-                v.get("pgloom_stats"));
+                v.get("pgloom_stats"), v.get("pgloom_prepared"), v.get("pgloom_buffered"));
     }
 
     private static int integer(String s) {

@@ -54,7 +54,8 @@ public final class FdSender {
         MessageBuilder head = new MessageBuilder();
         FdRow.describe(head, extended);
         w.write(head.buffer());
-        for (FdRow row : rows()) {
+        List<FdRow> extra = new ArrayList<>();
+        for (FdRow row : rows(extra)) {
             byte[] bytes = row.encode(extended);
             if (withFds && row.fd() >= 0) {
                 FdPassing.send((EpollWire) w, bytes, row.fd());
@@ -63,6 +64,9 @@ public final class FdSender {
             }
         }
         if (extended) {
+            for (FdRow row : extra) {
+                w.write(row.encode(true));
+            }
             for (Pool p : pools.poolList()) {
                 w.write(statsRow(p).encode(true));
             }
@@ -70,11 +74,11 @@ public final class FdSender {
         BackendMessages.commandComplete(out, "SHOW");
     }
 
-    private List<FdRow> rows() {
+    private List<FdRow> rows(List<FdRow> statementRows) {
         List<FdRow> rows = new ArrayList<>();
         for (Listener l : listeners) {
             rows.add(new FdRow(l.acceptor().fd(), "pooler", null, null, l.isUnix() ? "unix" : hostOf(l.description()), l.port(), 0,
-                    0, null, null, null, null, null, null, null, 0, 0, null, null, null, null, null));
+                    0, null, null, null, null, null, null, null, 0, 0, null, null, null, null, null, null, null));
         }
         Map<Object, Integer> fdOf = new IdentityHashMap<>();
         List<ClientConnection> active = new ArrayList<>();
@@ -102,6 +106,7 @@ public final class FdSender {
             LinkedClient c = s.linkedClient();
             rows.add(serverRow(s, c == null ? 0 : fdOf.getOrDefault(c, 0)));
         }
+        statementRows.addAll(statementRows(active, servers));
         return rows;
     }
 
@@ -116,7 +121,8 @@ public final class FdSender {
         Wire w = c.wire();
         return new FdRow(w.fd(), "client", c.userName(), c.databaseName(), w.isUnix() ? "unix" : w.remoteHost(), w.remotePort(),
                 c.cancelKey(), link, p.get("client_encoding"), p.get("standard_conforming_strings"), p.get("DateStyle"),
-                p.get("TimeZone"), null, null, null, c.id(), c.connectEpochMillis(), null, null, null, params(p), null);
+                p.get("TimeZone"), null, null, null, c.id(), c.connectEpochMillis(), null, null, null, params(p), null,
+                clientStatements(c), base64(c.bufferedBytes()));
     }
 
     private FdRow serverRow(ServerConnection s, int link) {
@@ -126,7 +132,47 @@ public final class FdSender {
         return new FdRow(w.fd(), "server", s.pool().key().user(), s.pool().key().database(), w.isUnix() ? "unix" : w.remoteHost(),
                 w.remotePort(), s.backendKey(), link, p.get("client_encoding"), p.get("standard_conforming_strings"),
                 p.get("DateStyle"), p.get("TimeZone"), null, null, null, s.id(), s.connectEpochMillis(),
-                String.valueOf((char) st.txStatus()), st.pending(), st.flags(), params(p), null);
+                String.valueOf((char) st.txStatus()), st.pending(), st.flags(), params(p), null, serverStatements(s), null);
+    }
+
+    /** The client's statement names, as {@code name=id&...}. */
+    private static String clientStatements(ClientConnection c) {
+        Map<String, String> m = new LinkedHashMap<>();
+        c.preparedStatements().forEach((name, st) -> m.put(name, Long.toString(st.id())));
+        return m.isEmpty() ? null : FdRow.encodeParams(m);
+    }
+
+    /** The statement ids a server has, least recently used first. */
+    private static String serverStatements(ServerConnection s) {
+        StringBuilder b = new StringBuilder();
+        for (io.pgloom.prepared.Statement st : s.statements().list()) {
+            if (!b.isEmpty()) {
+                b.append(',');
+            }
+            b.append(st.id());
+        }
+        return b.isEmpty() ? null : b.toString();
+    }
+
+    /** One row per statement some client or server refers to: its id and Parse body. */
+    private List<FdRow> statementRows(List<ClientConnection> active, List<ServerConnection> servers) {
+        Map<Long, io.pgloom.prepared.Statement> all = new LinkedHashMap<>();
+        for (ClientConnection c : active) {
+            c.preparedStatements().values().forEach(st -> all.put(st.id(), st));
+        }
+        for (ServerConnection s : servers) {
+            s.statements().list().forEach(st -> all.put(st.id(), st));
+        }
+        List<FdRow> rows = new ArrayList<>();
+        for (io.pgloom.prepared.Statement st : all.values()) {
+            rows.add(new FdRow(-1, "pgloom_statement", null, null, null, 0, 0, 0, null, null, null, null, null, null, null,
+                    st.id(), 0, null, null, null, null, null, java.util.Base64.getEncoder().encodeToString(st.body()), null));
+        }
+        return rows;
+    }
+
+    private static String base64(byte[] b) {
+        return b == null ? null : java.util.Base64.getEncoder().encodeToString(b);
     }
 
     private static String params(ParamCache p) {
@@ -144,6 +190,6 @@ public final class FdSender {
                 + s.serverParses() + "," + s.binds() + "," + s.clientLogins();
         Map<String, String> welcome = p.welcome();
         return new FdRow(-1, "pgloom_stats", p.key().user(), p.key().database(), null, 0, 0, 0, null, null, null, null, null,
-                null, null, 0, 0, null, null, null, welcome == null ? null : FdRow.encodeParams(welcome), stats);
+                null, null, 0, 0, null, null, null, welcome == null ? null : FdRow.encodeParams(welcome), stats, null, null);
     }
 }

@@ -37,10 +37,21 @@ public final class Suspender {
         this.listeners = listeners;
     }
 
-    /** Suspends everything; returns once every connection is stopped or closed. */
-    public void suspend() {
+    /**
+     * Suspends everything; returns once every connection is stopped or closed.
+     *
+     * @param carryRequests the successor is pgloom, which takes over what waiting clients have
+     *     read but not sent: they stop at once instead of waiting for a server (PgBouncer and older
+     *     successors cannot, so there waiting clients must get a server first)
+     */
+    public void suspend(boolean carryRequests) {
         Suspension s = pools.suspension();
         s.request();
+        if (carryRequests) {
+            for (Pool p : pools.poolList()) {
+                p.suspendWaits();
+            }
+        }
         for (Listener l : listeners) {
             l.pause();
         }
@@ -115,6 +126,7 @@ public final class Suspender {
     public void resume() {
         for (Pool p : pools.poolList()) {
             p.setServersSuspending(false);
+            p.resumeWaits();
         }
         pools.suspension().resume();
         for (Listener l : listeners) {

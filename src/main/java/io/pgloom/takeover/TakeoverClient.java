@@ -41,7 +41,8 @@ public final class TakeoverClient {
     }
 
     /** What the old process handed over: its rows and, in row order, the received descriptors. */
-    public record Handover(List<FdRow> rows, Map<FdRow, Integer> fds, TakeoverClient link, long suspendMillis) {
+    public record Handover(List<FdRow> rows, Map<FdRow, Integer> fds, TakeoverClient link, long suspendMillis,
+            long suspendStartNanos) {
     }
 
     /**
@@ -62,6 +63,7 @@ public final class TakeoverClient {
 
     /** Login, SUSPEND and SHOW FDS. */
     public Handover takeSockets() throws IOException {
+        FdPassing.init();
         login();
         long start = System.nanoTime();
         simpleQuery("SUSPEND;", "SUSPEND");
@@ -73,7 +75,7 @@ public final class TakeoverClient {
         MessageBuilder q = new MessageBuilder();
         FrontendMessages.query(q, "SHOW FDS;");
         wire.write(q.buffer());
-        return readFds(suspendMillis);
+        return readFds(suspendMillis, start);
     }
 
     private void login() throws IOException {
@@ -130,7 +132,7 @@ public final class TakeoverClient {
     }
 
     /** Reads SHOW FDS with recvmsg only, pairing received descriptors with rows in order. */
-    private Handover readFds(long suspendMillis) throws IOException {
+    private Handover readFds(long suspendMillis, long suspendStartNanos) throws IOException {
         ByteArrayOutputStream pendingBytes = new ByteArrayOutputStream();
         ArrayDeque<Integer> fds = new ArrayDeque<>();
         List<FdRow> rows = new ArrayList<>();
@@ -174,7 +176,7 @@ public final class TakeoverClient {
                             throw new IOException("got " + fds.size() + " descriptors without rows");
                         }
                         Log.log("SHOW FDS finished");
-                        return new Handover(rows, fdOf, this, suspendMillis);
+                        return new Handover(rows, fdOf, this, suspendMillis, suspendStartNanos);
                     }
                     default -> {
                     }
