@@ -442,6 +442,9 @@ public final class ClientConnection implements LinkedClient, Runnable {
                     int have = end - pos;
                     in.advance(end - in.start());
                     streamRest(size - have);
+                    if (in.available() > 0) {
+                        processBuffer();
+                    }
                     return;
                 }
                 wantRoom = size;

@@ -15,6 +15,7 @@ public final class Statement {
     private final byte[] serverName;
     private final int hash;
     final AtomicInteger refs = new AtomicInteger();
+    private volatile Statement replacement;
 
     Statement(long id, byte[] body) {
         this.id = id;
@@ -39,6 +40,26 @@ public final class Statement {
 
     public String serverNameText() {
         return new String(serverName, StandardCharsets.US_ASCII);
+    }
+
+    /**
+     * The statement to use now: itself, or the fresh copy that replaced it after a server said
+     * its cached plan no longer fits (see {@link StatementRegistry#replace}).
+     */
+    public Statement current() {
+        Statement s = this;
+        while (s.replacement != null) {
+            s = s.replacement;
+        }
+        return s;
+    }
+
+    void replaceWith(Statement fresh) {
+        replacement = fresh;
+    }
+
+    boolean replaced() {
+        return replacement != null;
     }
 
     int bodyHash() {

@@ -84,6 +84,29 @@ public final class StatementRegistry {
         }
     }
 
+    /**
+     * A server reported {@code cached plan must not change result type} for this statement (a
+     * table it reads changed shape): every later Bind or Describe of it uses a fresh statement
+     * under a new name, which each server parses anew, so the next execution succeeds wherever it
+     * lands. The old one stays until its references go.
+     */
+    public Statement replace(Statement stale) {
+        Key key = new Key(stale.body(), stale.bodyHash());
+        lock.lock();
+        try {
+            if (stale.replaced()) {
+                return stale.current();
+            }
+            Statement fresh = new Statement(ids.incrementAndGet(), stale.body());
+            fresh.refs.incrementAndGet();
+            stale.replaceWith(fresh);
+            byBody.put(key, fresh);
+            return fresh;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     public int size() {
         lock.lock();
         try {

@@ -142,7 +142,7 @@ public final class StatementRewriter {
         if (s == null) {
             throw new StatementError("prepared statement did not exist");
         }
-        return s;
+        return s.current();
     }
 
     private void ensureOnServer(Statement s, ServerStatements server, MessageBuilder out, Entries entries) {
@@ -159,7 +159,7 @@ public final class StatementRewriter {
         ensureOnServer(s, server, out, entries);
         out.begin(FrontendTag.BIND).bytes(b, pos + 5, portalEnd + 1 - pos - 5).bytes(s.serverName()).int8(0)
                 .bytes(b, nameEnd + 1, end - nameEnd - 1).end();
-        entries.add(FrontendTag.BIND, null);
+        entries.add(FrontendTag.BIND, s);
         stats.binds.increment();
     }
 

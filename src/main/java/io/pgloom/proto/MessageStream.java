@@ -205,7 +205,7 @@ public final class MessageStream {
         if (len < 4 || len > maxPacketSize - 1) {
             throw new ProtocolViolationException(len < 4
                     ? "invalid message length " + len
-                    : "message too large (" + (len & 0xffffffffL) + " bytes, max_packet_size " + maxPacketSize + ")");
+                    : "message too large (" + ((len & 0xffffffffL) + 1) + " bytes, max_packet_size " + maxPacketSize + ")");
         }
         return len + 1;
     }

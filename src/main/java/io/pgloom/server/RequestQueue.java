@@ -26,6 +26,17 @@ public final class RequestQueue {
     private int size;
     private int special;
 
+    /** The ref of the oldest entry whose ref is of that type, or null. */
+    public <T> T firstRef(Class<T> type) {
+        for (int i = 0; i < size; i++) {
+            Object r = refs[(head + i) & (ring.length - 1)];
+            if (type.isInstance(r)) {
+                return type.cast(r);
+            }
+        }
+        return null;
+    }
+
     /** What the entry last popped referred to, or null. */
     public Object lastRef() {
         return lastRef;

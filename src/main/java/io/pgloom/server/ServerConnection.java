@@ -307,6 +307,13 @@ public final class ServerConnection extends PoolEntry implements Runnable {
                     in.advance(end - in.start());
                     finishResponses(c, release);
                     streamRest(c, size - have);
+                    if (in.available() > 0) {
+                        if (special) {
+                            processTracked();
+                        } else {
+                            processBuffer();
+                        }
+                    }
                     return;
                 }
                 wantRoom = size;
@@ -330,6 +337,11 @@ public final class ServerConnection extends PoolEntry implements Runnable {
                 case BackendTag.COMMAND_COMPLETE -> {
                     if (deallocatesAll(b, pos, size)) {
                         statementsDeallocated(c);
+                    }
+                }
+                case BackendTag.ERROR_RESPONSE -> {
+                    if (stalePlan(b, pos, size)) {
+                        replaceStalePlan();
                     }
                 }
                 default -> {
@@ -368,6 +380,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         boolean deallocated = false;
         int wantRoom = 0;
         java.util.List<Object> failedParses = null;
+        java.util.List<io.pgloom.prepared.Statement> stalePlans = null;
         LinkedClient c = client;
         if (c == null) {
             special = false;
@@ -415,6 +428,9 @@ public final class ServerConnection extends PoolEntry implements Runnable {
                             if (RequestQueue.tag(failed) == FrontendTag.PARSE && pending.lastRef() != null) {
                                 failedParses = failedParses == null ? new java.util.ArrayList<>() : failedParses;
                                 failedParses.add(pending.lastRef());
+                            } else if (pending.lastRef() instanceof io.pgloom.prepared.Statement st && stalePlan(b, pos, size)) {
+                                stalePlans = stalePlans == null ? new java.util.ArrayList<>() : stalePlans;
+                                stalePlans.add(st);
                             }
                             pending.dropUntilSync();
                         }
@@ -443,6 +459,14 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             pos += size;
         }
         undoFailedParses(failedParses, c);
+        if (stalePlans != null) {
+            for (io.pgloom.prepared.Statement st : stalePlans) {
+                registry.statements().replace(st);
+                pool.stats().planRecoveries.increment();
+                Log.log(prefix + "cached plan of prepared statement " + st.serverNameText()
+                        + " no longer fits: later executions use a fresh statement");
+            }
+        }
         if (deallocated) {
             statementsDeallocated(c);
         }
@@ -515,6 +539,29 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         if (c != null) {
             c.statementsDeallocated();
         }
+    }
+
+    /** Fast path: the statement of the oldest pending Bind is the one whose plan went stale. */
+    private void replaceStalePlan() {
+        io.pgloom.prepared.Statement st;
+        linkLock.lock();
+        try {
+            st = pending.firstRef(io.pgloom.prepared.Statement.class);
+        } finally {
+            linkLock.unlock();
+        }
+        if (st != null) {
+            registry.statements().replace(st);
+            pool.stats().planRecoveries.increment();
+            Log.log(prefix + "cached plan of prepared statement " + st.serverNameText()
+                    + " no longer fits: later executions use a fresh statement");
+        }
+    }
+
+    /** Whether an ErrorResponse is PostgreSQL's "cached plan must not change result type". */
+    private static boolean stalePlan(byte[] b, int pos, int size) {
+        ErrorFields e = ErrorFields.parse(b, pos + 5, size - 5);
+        return "0A000".equals(e.sqlState()) && e.message() != null && e.message().startsWith("cached plan must not change result type");
     }
 
     private static final byte[] DEALLOCATE_ALL = "DEALLOCATE ALL".getBytes(StandardCharsets.US_ASCII);

@@ -23,6 +23,8 @@ public final class PoolStats {
     public final LongAdder serverParses = new LongAdder();
     public final LongAdder binds = new LongAdder();
     public final LongAdder clientLogins = new LongAdder();
+    /** Prepared statements replaced after "cached plan must not change result type" (pgloom only). */
+    public final LongAdder planRecoveries = new LongAdder();
 
     /** A consistent-enough copy of the totals (each counter read once). */
     public StatsSnapshot snapshot() {

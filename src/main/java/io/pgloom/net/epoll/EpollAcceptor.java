@@ -55,7 +55,7 @@ final class EpollAcceptor implements Transport.Acceptor, Poller.Target {
     }
 
     @Override
-    public void onEvents(boolean readable, boolean writable) {
+    public void onEvents(boolean readable, boolean writable, boolean hangup) {
         if (readable) {
             ready = true;
             Thread t = waiter;

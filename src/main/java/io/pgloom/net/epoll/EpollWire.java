@@ -31,6 +31,7 @@ public final class EpollWire extends Wire implements Poller.Target {
     private volatile Thread readWaiter;
     private volatile Thread writeWaiter;
     private volatile boolean interrupted;
+    private volatile boolean hangup;
     private boolean drained;
 
     EpollWire(int fd, Poller poller, SocketAddress remote, SocketAddress local, boolean unix, int unixPort) {
@@ -48,7 +49,10 @@ public final class EpollWire extends Wire implements Poller.Target {
     }
 
     @Override
-    public void onEvents(boolean readable, boolean writable) {
+    public void onEvents(boolean readable, boolean writable, boolean hangup) {
+        if (hangup) {
+            this.hangup = true;
+        }
         if (readable) {
             readReady = true;
             Thread t = readWaiter;
@@ -91,6 +95,7 @@ public final class EpollWire extends Wire implements Poller.Target {
             }
             int err = NativeIo.errno(readErrno);
             if (err == Linux.EAGAIN) {
+                hangup = false; // not a shut-down peer after all: never spin on a stale flag
                 parkUntilReadable();
             } else if (err != Linux.EINTR) {
                 throw new SocketException(Linux.strerror(err));
@@ -100,7 +105,7 @@ public final class EpollWire extends Wire implements Poller.Target {
 
     @Override
     public boolean wouldWait() {
-        return drained && !readReady;
+        return drained && !readReady && !hangup;
     }
 
     @Override
@@ -114,7 +119,7 @@ public final class EpollWire extends Wire implements Poller.Target {
     private void parkUntilReadable() throws IOException {
         readWaiter = Thread.currentThread();
         try {
-            while (!readReady) {
+            while (!readReady && !hangup) {
                 if (fd.isClosed()) {
                     throw closed();
                 }
@@ -167,6 +172,7 @@ public final class EpollWire extends Wire implements Poller.Target {
             }
             int err = (int) -n;
             if (err == Linux.EAGAIN) {
+                hangup = false; // not a shut-down peer after all: never spin on a stale flag
                 parkUntilReadable();
             } else if (err != Linux.EINTR) {
                 throw new SocketException(Linux.strerror(err));

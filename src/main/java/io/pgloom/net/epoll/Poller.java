@@ -19,7 +19,11 @@ import java.util.concurrent.locks.ReentrantLock;
 final class Poller {
     /** What the poller wakes: an edge of readability and/or writability. */
     interface Target {
-        void onEvents(boolean readable, boolean writable);
+        /**
+         * @param hangup the peer shut down its sending side; sticky for the target, since a
+         *     read that returns the last data does not return the end of stream with it
+         */
+        void onEvents(boolean readable, boolean writable, boolean hangup);
     }
 
     private static final int MAX_EVENTS = 1024;
@@ -126,8 +130,11 @@ final class Poller {
                 Target target = fd < t.length() ? t.get(fd) : null;
                 if (target != null) {
                     boolean failed = (ev & (Linux.EPOLLERR | Linux.EPOLLHUP)) != 0;
-                    target.onEvents(failed || (ev & (Linux.EPOLLIN | Linux.EPOLLRDHUP)) != 0,
-                            failed || (ev & Linux.EPOLLOUT) != 0);
+                    // Only RDHUP is permanent: HUP is also reported for a socket that is registered
+                    // before its connect() starts, and ERR clears once recv reports the error.
+                    boolean hangup = (ev & Linux.EPOLLRDHUP) != 0;
+                    target.onEvents(failed || hangup || (ev & Linux.EPOLLIN) != 0,
+                            failed || (ev & Linux.EPOLLOUT) != 0, hangup);
                 }
             }
         }
