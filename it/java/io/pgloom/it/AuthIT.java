@@ -172,15 +172,6 @@ class AuthIT {
         }
     }
 
-    @Test
-    void authFilePlainSecretWithEveryMethod() throws SQLException {
-        for (String authType : new String[] {"plain", "md5", "scram-sha-256"}) {
-            try (PgloomProcess pgloom = pooler(authType).database("app", pg, "app").user("app", "apppass").start()) {
-                assertThat(currentUser(pgloom, "app", "app", "apppass")).as(authType).isEqualTo("app");
-            }
-        }
-    }
-
     // *** Server side ***
 
     @Test

@@ -15,6 +15,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
@@ -42,6 +44,9 @@ class BadInputIT {
     private static final String BENCH_DB = "bench_badinput";
     private static final Duration LOG_WAIT = Duration.ofSeconds(5);
 
+    /** One thread per task: the common pool may have a single worker, busy with another task. */
+    private static final ExecutorService ASYNC = Executors.newVirtualThreadPerTaskExecutor();
+
     private static PgCluster pg;
     private static PgloomProcess pgloom;
     private static CompletableFuture<Pgbench.Result> bench;
@@ -64,7 +69,7 @@ class BadInputIT {
                 .user("app", "apppass")
                 .start();
         bench = CompletableFuture.supplyAsync(() -> Pgbench.to(pgloom, BENCH_DB, "app", "unused")
-                .run(Duration.ofSeconds(60), "-S", "-c", "4", "-j", "2", "-T", "8"));
+                .run(Duration.ofSeconds(60), "-S", "-c", "4", "-j", "2", "-T", "8"), ASYNC);
         pgloom.waitForLog("login attempt: db=" + BENCH_DB, Duration.ofSeconds(10));
     }
 
@@ -263,22 +268,66 @@ class BadInputIT {
     void serverKilledMidQuery() throws Exception {
         long mark = pgloom.logSize();
         String pid;
-        try (Connection c = connect("app_session"); Connection admin = Sql.admin(pg); Statement s = c.createStatement()) {
+        // socketTimeout: should the client never hear of the death, its read ends after 10 s, so
+        // that this test can report that instead of hanging on the statement's lock.
+        try (Connection c = Sql.connect(pgloom, "app_session", "app", "", "socketTimeout=10");
+                Connection admin = Sql.admin(pg); Statement s = c.createStatement()) {
             pid = Sql.value(c, "select pg_backend_pid()");
+            long started = System.nanoTime();
             CompletableFuture<SQLException> sleeping = CompletableFuture.supplyAsync(
-                    () -> Sql.error(() -> s.execute("select pg_sleep(5)")));
+                    () -> Sql.error(() -> s.execute("select pg_sleep(5)")), ASYNC);
             Wait.until("pg_sleep(5) running on backend " + pid, Duration.ofSeconds(5),
                     () -> sleepingOn(admin, pid));
             assertThat(Sql.value(admin, "select pg_terminate_backend(" + pid + ")")).isEqualTo("t");
-            SQLException e = sleeping.get(10, TimeUnit.SECONDS);
+            SQLException e = sleeping.get(15, TimeUnit.SECONDS);
+            Duration took = Duration.ofNanos(System.nanoTime() - started);
+            assertThat(e.getMessage()).as("the client saw the server's end, not its own socket timeout")
+                    .doesNotContain("Read timed out");
             assertThat(e.getSQLState()).as(e.toString()).matches("08...|57...");
+            assertThat(took).as("error before pg_sleep(5) would have ended; got %s", e).isLessThan(Duration.ofSeconds(5));
         }
-        pgloom.waitForLogAfter(mark, "S-0x[0-9a-f]+: app_session/app@\\S+ closing because: ", LOG_WAIT);
+        // PgBouncer's words for a server that went away under a linked client, on both sides.
+        pgloom.waitForLogAfter(mark, "S-0x[0-9a-f]+: app_session/app@\\S+ closing because: server conn crashed\\?",
+                LOG_WAIT);
+        pgloom.waitForLogAfter(mark, "C-0x[0-9a-f]+: app_session/app@\\S+ closing because: server conn crashed\\?",
+                LOG_WAIT);
         // The pool recovered: a new client gets a new, working server.
         try (Connection c = connect("app_session")) {
             String newPid = Sql.value(c, "select pg_backend_pid()");
             assertThat(newPid).isNotEqualTo(pid);
             assertThat(Sql.value(c, "select 'recovered'")).isEqualTo("recovered");
+        }
+    }
+
+    /** A server killed while idle in the pool is noticed and dropped, not handed to the next client. */
+    @Test
+    @Order(21)
+    void idleServerKilled() throws SQLException {
+        String pid;
+        try (Connection c = connect("app_session")) {
+            pid = Sql.value(c, "select pg_backend_pid()");
+        }
+        // Back in the pool after the reset query: wait until PostgreSQL shows it idle.
+        try (Connection admin = Sql.admin(pg)) {
+            Wait.until("backend " + pid + " idle after the reset", Duration.ofSeconds(5),
+                    () -> "idle".equals(state(admin, pid)));
+            long mark = pgloom.logSize();
+            assertThat(Sql.value(admin, "select pg_terminate_backend(" + pid + ")")).isEqualTo("t");
+            pgloom.waitForLogAfter(mark, "S-0x[0-9a-f]+: app_session/app@\\S+ closing because: ", LOG_WAIT);
+        }
+        try (Connection c = connect("app_session")) {
+            assertThat(Sql.value(c, "select pg_backend_pid()")).isNotEqualTo(pid);
+        }
+    }
+
+    private static String state(Connection admin, String pid) {
+        try (PreparedStatement ps = admin.prepareStatement("select state from pg_stat_activity where pid = ?::int")) {
+            ps.setString(1, pid);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        } catch (SQLException e) {
+            throw new AssertionError(e);
         }
     }
 

@@ -10,6 +10,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -32,6 +34,9 @@ class PgbenchIT {
     private static final int POOL_SIZE = 5;
     private static final Pattern SERVER_FROM =
             Pattern.compile("new connection to server \\(from 127\\.0\\.0\\.1:(\\d+)\\)");
+
+    /** One thread per task: the common pool may have a single worker, busy with another task. */
+    private static final ExecutorService ASYNC = Executors.newVirtualThreadPerTaskExecutor();
 
     private static PgCluster pg;
     private static PgloomProcess session;
@@ -89,7 +94,8 @@ class PgbenchIT {
         AtomicInteger maxServers = new AtomicInteger();
         try (Connection admin = Sql.admin(pg)) {
             CompletableFuture<Pgbench.Result> running = CompletableFuture.supplyAsync(
-                    () -> Pgbench.to(pgloom, DB, "app", "apppass").run(Duration.ofSeconds(45), args.toArray(String[]::new)));
+                    () -> Pgbench.to(pgloom, DB, "app", "apppass").run(Duration.ofSeconds(45), args.toArray(String[]::new)),
+                    ASYNC);
             Wait.until("pgbench to finish", Duration.ofSeconds(50), () -> {
                 maxServers.accumulateAndGet(backends(admin, pgloom), Math::max);
                 return running.isDone();

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
  * psql as the client of a session pooler: several statements in one {@code -c}, {@code \copy}
  * in and out, an SQL error, and a login over pgloom's unix socket.
  */
-@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+@Timeout(value = 40, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class PsqlIT {
 
     private static PgCluster pg;
@@ -73,7 +73,7 @@ class PsqlIT {
         }
         Files.writeString(in, data, StandardCharsets.UTF_8);
 
-        Psql.Result result = psql().run(Psql.DEFAULT_TIMEOUT, "-At",
+        Psql.Result result = psql().run(Duration.ofSeconds(20), "-At",
                 "-c", "create temp table copy_t (id int, v text)",
                 "-c", "\\copy copy_t from '" + in + "'",
                 "-c", "\\copy (select id, v from copy_t order by id) to '" + out + "'",

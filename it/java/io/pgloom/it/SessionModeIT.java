@@ -10,6 +10,8 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -259,12 +261,12 @@ class SessionModeIT {
             Sql.exec(notifier, "NOTIFY pgloom_chan, 'hello through pgloom'");
             Sql.exec(notifier, "select pg_notify('pgloom_chan', 'second')");
             PGConnection pgListener = listener.unwrap(PGConnection.class);
-            java.util.List<PGNotification> got = new java.util.ArrayList<>();
+            List<PGNotification> got = new ArrayList<>();
             Wait.until("two notifications on pgloom_chan", Duration.ofSeconds(10), () -> {
                 try {
                     PGNotification[] batch = pgListener.getNotifications(200);
                     if (batch != null) {
-                        got.addAll(java.util.List.of(batch));
+                        got.addAll(List.of(batch));
                     }
                 } catch (SQLException e) {
                     throw new AssertionError(e);
