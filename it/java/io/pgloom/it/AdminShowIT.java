@@ -72,7 +72,7 @@ class AdminShowIT {
                 + " avg_server_assignment_count numeric, avg_xact_count numeric, avg_query_count numeric,"
                 + " avg_recv numeric, avg_sent numeric, avg_xact_time numeric, avg_query_time numeric,"
                 + " avg_wait_time numeric, avg_client_parse_count numeric, avg_server_parse_count numeric,"
-                + " avg_bind_count numeric, avg_client_login_count numeric");
+                + " avg_bind_count numeric, avg_client_login_count numeric, total_plan_recovery_count numeric");
         expect("STATS_TOTALS", "database text, " + numeric(STATS_FIGURES)
                 + ", client_parse_count numeric, server_parse_count numeric, bind_count numeric,"
                 + " client_login_count numeric");
@@ -368,7 +368,7 @@ class AdminShowIT {
                     "total_ps_bind_count", "total_client_login_count", "avg_server_assignment_count", "avg_xact_count",
                     "avg_query_count", "avg_client_bytes", "avg_server_bytes", "avg_xact_time", "avg_query_time",
                     "avg_wait_time", "avg_ps_client_parse_count", "avg_ps_server_parse_count", "avg_ps_bind_count",
-                    "avg_client_login_count");
+                    "avg_client_login_count", "total_plan_recovery_count");
             assertThat(Long.parseLong(grand.get("total_query_count"))).isGreaterThanOrEqualTo(num(after,
                     "total_query_count"));
 

@@ -194,12 +194,14 @@ public final class MetricsEndpoint {
                 new Counter("client_parses_total", "Total number of prepared statements created by clients", false),
                 new Counter("server_parses_total", "Total number of prepared statements created on a server", false),
                 new Counter("binds_total", "Total number of prepared statements readied for execution", false),
-                new Counter("client_logins_total", "Total number of successful client logins", false));
+                new Counter("client_logins_total", "Total number of successful client logins", false),
+                new Counter("plan_recoveries_total",
+                        "Prepared statements re-prepared after 'cached plan must not change result type' (pgloom)", false));
         for (Counter c : counters) {
             p.family(s + c.name(), Type.COUNTER, c.help());
         }
         for (Map.Entry<String, List<PoolerView.Group>> db : view.byDatabase().entrySet()) {
-            long[] v = StatsRows.values(StatsRows.totals(db.getValue()));
+            long[] v = StatsRows.totals(db.getValue()).values();
             for (int i = 0; i < counters.size(); i++) {
                 Counter c = counters.get(i);
                 if (c.micros()) {

@@ -19,7 +19,7 @@ final class StatsRows {
         "total_client_parse_count", "total_server_parse_count", "total_bind_count", "total_client_login_count",
         "avg_server_assignment_count", "avg_xact_count", "avg_query_count", "avg_recv", "avg_sent", "avg_xact_time",
         "avg_query_time", "avg_wait_time", "avg_client_parse_count", "avg_server_parse_count", "avg_bind_count",
-        "avg_client_login_count"};
+        "avg_client_login_count", "total_plan_recovery_count"};
     static final String[] TOTALS_COLUMNS = {"database", "server_assignment_count", "xact_count", "query_count",
         "bytes_received", "bytes_sent", "xact_time", "query_time", "wait_time", "client_parse_count",
         "server_parse_count", "bind_count", "client_login_count"};
@@ -48,6 +48,7 @@ final class StatsRows {
                 row[1 + i] = t[i];
                 row[1 + t.length + i] = a[i];
             }
+            row[row.length - 1] = totals(db.getValue()).planRecoveries();
             rs.row(row);
         }
         return rs;
@@ -80,6 +81,7 @@ final class StatsRows {
         for (int i = 0; i < a.length; i++) {
             rs.row("avg_" + TOTALS_NAMES.get(i), a[i]);
         }
+        rs.row("total_plan_recovery_count", totals(view.groups()).planRecoveries());
         return rs;
     }
 

@@ -762,6 +762,14 @@ public final class ClientConnection implements LinkedClient, Runnable {
     }
 
     @Override
+    public void restoreStatement(String name, io.pgloom.prepared.Statement statement) {
+        io.pgloom.prepared.ClientStatements s = statements;
+        if (s == null || !s.put(name, statement)) {
+            services.pools().statements().release(statement);
+        }
+    }
+
+    @Override
     public void statementsDeallocated() {
         io.pgloom.prepared.ClientStatements s = statements;
         if (s != null) {

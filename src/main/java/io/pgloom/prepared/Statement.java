@@ -12,16 +12,16 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class Statement {
     private final long id;
     private final byte[] body;
+    private final byte[] sqlTypes;
     private final byte[] serverName;
-    private final int hash;
     final AtomicInteger refs = new AtomicInteger();
     private volatile Statement replacement;
 
-    Statement(long id, byte[] body) {
+    Statement(long id, byte[] body, byte[] sqlTypes) {
         this.id = id;
         this.body = body;
+        this.sqlTypes = sqlTypes;
         this.serverName = ("PGLOOM_" + id).getBytes(StandardCharsets.US_ASCII);
-        this.hash = Arrays.hashCode(body);
     }
 
     public long id() {
@@ -31,6 +31,38 @@ public final class Statement {
     /** The Parse body after the statement name. */
     public byte[] body() {
         return body;
+    }
+
+    /**
+     * For a statement made by SQL {@code PREPARE}: its parenthesised parameter types as written
+     * (empty when none were given); null for one made by a protocol Parse.
+     */
+    public byte[] sqlTypes() {
+        return sqlTypes;
+    }
+
+    /** The statement text: the query of the Parse body, before its NUL. */
+    public byte[] queryText() {
+        int n = 0;
+        while (n < body.length && body[n] != 0) {
+            n++;
+        }
+        return Arrays.copyOf(body, n);
+    }
+
+    /**
+     * The SQL that prepares this statement under its server name. A statement made by a protocol
+     * Parse is prepared without its parameter type OIDs, so PostgreSQL infers them.
+     */
+    public byte[] sqlPrepare() {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(body.length + 32);
+        out.writeBytes(("PREPARE \"" + serverNameText() + "\" ").getBytes(StandardCharsets.US_ASCII));
+        if (sqlTypes != null) {
+            out.writeBytes(sqlTypes);
+        }
+        out.writeBytes(" AS ".getBytes(StandardCharsets.US_ASCII));
+        out.writeBytes(queryText());
+        return out.toByteArray();
     }
 
     /** The name on the servers, as bytes without the terminating NUL. */
@@ -60,9 +92,5 @@ public final class Statement {
 
     boolean replaced() {
         return replacement != null;
-    }
-
-    int bodyHash() {
-        return hash;
     }
 }

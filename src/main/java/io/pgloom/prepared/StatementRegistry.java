@@ -15,10 +15,16 @@ public final class StatementRegistry {
     private final Map<Key, Statement> byBody = new HashMap<>();
     private final AtomicLong ids = new AtomicLong();
 
-    private record Key(byte[] body, int hash) {
+    /** A Parse body, and for SQL {@code PREPARE} its types text (null for a protocol Parse). */
+    private record Key(byte[] body, byte[] types, int hash) {
+        Key(byte[] body, byte[] types) {
+            this(body, types, java.util.Arrays.hashCode(body) * 31 + (types == null ? 0 : 1 + java.util.Arrays.hashCode(types)));
+        }
+
         @Override
         public boolean equals(Object o) {
-            return o instanceof Key k && k.hash == hash && java.util.Arrays.equals(k.body, body);
+            return o instanceof Key k && k.hash == hash && java.util.Arrays.equals(k.body, body)
+                    && java.util.Arrays.equals(k.types, types);
         }
 
         @Override
@@ -29,12 +35,25 @@ public final class StatementRegistry {
 
     /** The statement for this Parse body, with one more reference taken for the caller. */
     public Statement acquire(byte[] body) {
-        Key key = new Key(body, java.util.Arrays.hashCode(body));
+        return acquire(body, null);
+    }
+
+    /**
+     * The statement of a SQL {@code PREPARE} with these types (as written, possibly empty) and
+     * this text, with one more reference taken for the caller.
+     */
+    public Statement acquireSql(byte[] types, byte[] query) {
+        byte[] body = java.util.Arrays.copyOf(query, query.length + 3); // NUL, then no parameter types
+        return acquire(body, types);
+    }
+
+    private Statement acquire(byte[] body, byte[] types) {
+        Key key = new Key(body, types);
         lock.lock();
         try {
             Statement s = byBody.get(key);
             if (s == null) {
-                s = new Statement(ids.incrementAndGet(), body);
+                s = new Statement(ids.incrementAndGet(), body, types);
                 byBody.put(key, s);
             }
             s.refs.incrementAndGet();
@@ -55,7 +74,7 @@ public final class StatementRegistry {
             lock.lock();
             try {
                 if (s.refs.get() == 0) {
-                    byBody.remove(new Key(s.body(), s.bodyHash()), s);
+                    byBody.remove(new Key(s.body(), s.sqlTypes()), s);
                 }
             } finally {
                 lock.unlock();
@@ -67,13 +86,13 @@ public final class StatementRegistry {
      * The statement a server of another process knows as {@code PGLOOM_<id>} (takeover): reuses the
      * id when the body is new here, and makes sure new ids come after it.
      */
-    public Statement adopt(byte[] body, long id) {
-        Key key = new Key(body, java.util.Arrays.hashCode(body));
+    public Statement adopt(byte[] body, byte[] types, long id) {
+        Key key = new Key(body, types);
         lock.lock();
         try {
             Statement s = byBody.get(key);
             if (s == null) {
-                s = new Statement(id, body);
+                s = new Statement(id, body, types);
                 byBody.put(key, s);
             }
             ids.accumulateAndGet(id, Math::max);
@@ -91,13 +110,13 @@ public final class StatementRegistry {
      * lands. The old one stays until its references go.
      */
     public Statement replace(Statement stale) {
-        Key key = new Key(stale.body(), stale.bodyHash());
+        Key key = new Key(stale.body(), stale.sqlTypes());
         lock.lock();
         try {
             if (stale.replaced()) {
                 return stale.current();
             }
-            Statement fresh = new Statement(ids.incrementAndGet(), stale.body());
+            Statement fresh = new Statement(ids.incrementAndGet(), stale.body(), stale.sqlTypes());
             fresh.refs.incrementAndGet();
             stale.replaceWith(fresh);
             byBody.put(key, fresh);

@@ -23,6 +23,40 @@ public final class StatementRewriter {
     public record ParseRef(Statement statement, String clientName) {
     }
 
+    /**
+     * What the response to a rewritten SQL-level PREPARE, EXECUTE or DEALLOCATE needs: the server
+     * thread swallows the CommandComplete of a PREPARE the pooler put in front of an EXECUTE,
+     * answers with {@code substitute} in place of a stand-in query's result, and undoes the
+     * bookkeeping when the server reports an error. Read and updated by the server thread only.
+     */
+    public static final class SqlRef {
+        public final SqlCommand.Kind kind;
+        public final Statement statement;
+        /** The client's name (PREPARE and DEALLOCATE), for undoing on error. */
+        public final String clientName;
+        /** Whether the query starts by preparing the statement on this server. */
+        public final boolean prepares;
+        /** The CommandComplete tag to answer with instead of the stand-in query's rows and tag. */
+        public final byte[] substitute;
+        public int completes;
+
+        SqlRef(SqlCommand.Kind kind, Statement statement, String clientName, boolean prepares, String substitute) {
+            this.kind = kind;
+            this.statement = statement;
+            this.clientName = clientName;
+            this.prepares = prepares;
+            this.substitute = substitute == null ? null : substitute.getBytes(StandardCharsets.US_ASCII);
+        }
+
+        /** Whether the server holds the statement after an error arrived. */
+        public boolean serverStillHas() {
+            return !prepares || completes > 0;
+        }
+    }
+
+    /** Answers with zero rows and can fail only in an aborted transaction: a stand-in for a local answer. */
+    private static final byte[] STAND_IN = "SELECT WHERE false".getBytes(StandardCharsets.US_ASCII);
+
     /** The queue entries a message produced (entry ints and their refs). */
     public static final class Entries {
         public int[] entries = new int[64];
@@ -77,6 +111,7 @@ public final class StatementRewriter {
                 yield i + 1 < end && b[i + 1] != 0;
             }
             case FrontendTag.DESCRIBE, FrontendTag.CLOSE -> pos + 6 < end && b[pos + 5] == 'S' && b[pos + 6] != 0;
+            case FrontendTag.QUERY -> SqlCommand.candidate(b, pos, size);
             default -> false;
         };
     }
@@ -88,8 +123,95 @@ public final class StatementRewriter {
             case FrontendTag.BIND -> bind(b, pos, size, server, out, entries);
             case FrontendTag.DESCRIBE -> describe(b, pos, size, server, out, entries);
             case FrontendTag.CLOSE -> close(b, pos, size, entries);
+            case FrontendTag.QUERY -> query(b, pos, size, server, out, entries);
             default -> throw new IllegalArgumentException("not a statement message");
         }
+    }
+
+    /**
+     * A simple Query that may be a SQL-level PREPARE, EXECUTE or DEALLOCATE of a client's name:
+     * mapped onto the server's statement name, preparing it first where the server lacks it.
+     * Any other query, and EXECUTE or DEALLOCATE of a name the client never prepared (so that
+     * PostgreSQL reports the error), goes unchanged.
+     */
+    private void query(byte[] b, int pos, int size, ServerStatements server, MessageBuilder out, Entries entries) {
+        SqlCommand cmd = SqlCommand.parse(b, pos, size);
+        Statement known = cmd == null ? null : mine.get(cmd.name());
+        if (cmd == null || (cmd.kind() != SqlCommand.Kind.PREPARE && known == null)) {
+            out.bytes(b, pos, size);
+            entries.add(FrontendTag.QUERY, null);
+            return;
+        }
+        switch (cmd.kind()) {
+            case PREPARE -> {
+                Statement s = registry.acquireSql(java.util.Arrays.copyOfRange(b, cmd.typesFrom(), cmd.typesTo()),
+                        java.util.Arrays.copyOfRange(b, cmd.bodyFrom(), cmd.bodyTo()));
+                if (!mine.put(cmd.name(), s)) {
+                    registry.release(s);
+                    sendQuery(out, alreadyExists(cmd.name()));
+                    entries.add(FrontendTag.QUERY, null);
+                    return;
+                }
+                stats.clientParses.increment();
+                if (server.has(s)) {
+                    sendQuery(out, STAND_IN);
+                    entries.add(FrontendTag.QUERY | RequestQueue.NAMED, new SqlRef(cmd.kind(), s, cmd.name(), false, "PREPARE"));
+                } else {
+                    addToServer(s, server, out, entries);
+                    sendQuery(out, s.sqlPrepare());
+                    entries.add(FrontendTag.QUERY | RequestQueue.NAMED, new SqlRef(cmd.kind(), s, cmd.name(), true, null));
+                }
+            }
+            case EXECUTE -> {
+                Statement s = known.current();
+                byte[] exec = concat(("EXECUTE \"" + s.serverNameText() + "\" ").getBytes(StandardCharsets.US_ASCII),
+                        java.util.Arrays.copyOfRange(b, cmd.bodyFrom(), cmd.bodyTo()));
+                boolean prepares = !server.has(s);
+                if (prepares) {
+                    addToServer(s, server, out, entries);
+                    exec = concat(s.sqlPrepare(), ";\n".getBytes(StandardCharsets.US_ASCII), exec);
+                }
+                sendQuery(out, exec);
+                entries.add(FrontendTag.QUERY | RequestQueue.NAMED, new SqlRef(cmd.kind(), s, null, prepares, null));
+                stats.binds.increment();
+            }
+            case DEALLOCATE -> {
+                registry.retain(known); // kept by the SqlRef until the answer: released, or put back on error
+                mine.remove(cmd.name(), known);
+                sendQuery(out, STAND_IN);
+                entries.add(FrontendTag.QUERY | RequestQueue.NAMED,
+                        new SqlRef(cmd.kind(), known, cmd.name(), false, "DEALLOCATE"));
+            }
+        }
+    }
+
+    /** Records that {@code s} is being prepared on the server, with a hidden Close of each statement it evicts. */
+    private void addToServer(Statement s, ServerStatements server, MessageBuilder out, Entries entries) {
+        for (Statement old : server.add(s, maxPerServer)) {
+            out.begin(FrontendTag.CLOSE).int8('S').bytes(old.serverName()).int8(0).end();
+            entries.add(FrontendTag.CLOSE | RequestQueue.HIDDEN, null);
+        }
+        stats.serverParses.increment();
+    }
+
+    private static void sendQuery(MessageBuilder out, byte[] sql) {
+        out.begin(FrontendTag.QUERY).bytes(sql).int8(0).end();
+    }
+
+    /** A query that fails exactly as PostgreSQL's PREPARE of a name in use does (and so aborts a transaction). */
+    private static byte[] alreadyExists(String name) {
+        String message = name.contains("$pgloom$") ? "prepared statement already exists"
+                : "prepared statement \"" + name.replace("'", "''") + "\" already exists";
+        return ("DO $pgloom$BEGIN RAISE EXCEPTION USING ERRCODE = '42P05', MESSAGE = '" + message + "'; END$pgloom$")
+                .getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            out.writeBytes(p);
+        }
+        return out.toByteArray();
     }
 
     private void parse(byte[] b, int pos, int size, ServerStatements server, MessageBuilder out, Entries entries) {
@@ -127,14 +249,9 @@ public final class StatementRewriter {
 
     /** A Parse of {@code s} to the server, with the Close of whatever it evicts. */
     private void sendParse(Statement s, ServerStatements server, MessageBuilder out, Entries entries, int entry, ParseRef ref) {
-        List<Statement> evicted = server.add(s, maxPerServer);
-        for (Statement old : evicted) {
-            out.begin(FrontendTag.CLOSE).int8('S').bytes(old.serverName()).int8(0).end();
-            entries.add(FrontendTag.CLOSE | RequestQueue.HIDDEN, null);
-        }
+        addToServer(s, server, out, entries);
         out.begin(FrontendTag.PARSE).bytes(s.serverName()).int8(0).bytes(s.body()).end();
         entries.add(entry, ref);
-        stats.serverParses.increment();
     }
 
     private Statement known(String name) {

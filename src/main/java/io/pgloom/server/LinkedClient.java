@@ -19,6 +19,9 @@ public interface LinkedClient {
     /** The client's Parse of {@code name} failed on the server: the name does not exist after all. */
     void forgetStatement(String name, io.pgloom.prepared.Statement statement);
 
+    /** The client's SQL DEALLOCATE of {@code name} failed: the name stands again (the reference passes back). */
+    void restoreStatement(String name, io.pgloom.prepared.Statement statement);
+
     /** The client's DEALLOCATE ALL or DISCARD ALL completed: its statement names are gone. */
     void statementsDeallocated();
 

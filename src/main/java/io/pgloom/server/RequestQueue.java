@@ -37,6 +37,11 @@ public final class RequestQueue {
         return null;
     }
 
+    /** What the oldest entry refers to, or null. */
+    public Object headRef() {
+        return size == 0 ? null : refs[head];
+    }
+
     /** What the entry last popped referred to, or null. */
     public Object lastRef() {
         return lastRef;

@@ -381,6 +381,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         int wantRoom = 0;
         java.util.List<Object> failedParses = null;
         java.util.List<io.pgloom.prepared.Statement> stalePlans = null;
+        java.util.List<io.pgloom.prepared.StatementRewriter.SqlRef> failedSql = null;
         LinkedClient c = client;
         if (c == null) {
             special = false;
@@ -407,7 +408,18 @@ public final class ServerConnection extends PoolEntry implements Runnable {
                 appendLeadingFakes(out);
                 int head = pending.head();
                 byte headTag = head < 0 ? 0 : RequestQueue.tag(head);
-                switch (tag) {
+                if (tag != BackendTag.READY_FOR_QUERY && headTag == FrontendTag.QUERY && RequestQueue.isNamed(head)
+                        && pending.headRef() instanceof io.pgloom.prepared.StatementRewriter.SqlRef sql) {
+                    forward = sqlResponse(sql, tag, out);
+                    if (tag == BackendTag.ERROR_RESPONSE) {
+                        failedSql = failedSql == null ? new java.util.ArrayList<>() : failedSql;
+                        failedSql.add(sql);
+                        if (sql.kind == io.pgloom.prepared.SqlCommand.Kind.EXECUTE && stalePlan(b, pos, size)) {
+                            stalePlans = stalePlans == null ? new java.util.ArrayList<>() : stalePlans;
+                            stalePlans.add(sql.statement);
+                        }
+                    }
+                } else switch (tag) {
                     case BackendTag.PARSE_COMPLETE, BackendTag.CLOSE_COMPLETE -> forward = !RequestQueue.isHidden(pending.pop());
                     case BackendTag.BIND_COMPLETE -> pending.pop();
                     case BackendTag.ROW_DESCRIPTION, BackendTag.NO_DATA -> {
@@ -459,6 +471,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             pos += size;
         }
         undoFailedParses(failedParses, c);
+        undoFailedSql(failedSql, c);
         if (stalePlans != null) {
             for (io.pgloom.prepared.Statement st : stalePlans) {
                 registry.statements().replace(st);
@@ -530,6 +543,49 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             statements.remove(ref.statement());
             if (ref.clientName() != null && c != null) {
                 c.forgetStatement(ref.clientName(), ref.statement());
+            }
+        }
+    }
+
+    /**
+     * One response to a rewritten SQL-level PREPARE, EXECUTE or DEALLOCATE (see
+     * {@link io.pgloom.prepared.StatementRewriter.SqlRef}); returns whether to forward it as it
+     * is. Under linkLock.
+     */
+    private boolean sqlResponse(io.pgloom.prepared.StatementRewriter.SqlRef sql, byte tag, MessageBuilder out) {
+        if (tag == BackendTag.COMMAND_COMPLETE) {
+            sql.completes++;
+            if (sql.kind == io.pgloom.prepared.SqlCommand.Kind.EXECUTE && sql.prepares && sql.completes == 1) {
+                return false; // the PREPARE put in front of the client's EXECUTE
+            }
+            if (sql.substitute != null) {
+                out.begin(BackendTag.COMMAND_COMPLETE).bytes(sql.substitute).int8(0).end();
+                if (sql.kind == io.pgloom.prepared.SqlCommand.Kind.DEALLOCATE) {
+                    registry.statements().release(sql.statement);
+                }
+                return false;
+            }
+            return true;
+        }
+        return sql.substitute == null || (tag != BackendTag.ROW_DESCRIPTION && tag != BackendTag.DATA_ROW);
+    }
+
+    private void undoFailedSql(java.util.List<io.pgloom.prepared.StatementRewriter.SqlRef> failed, LinkedClient c) {
+        if (failed == null) {
+            return;
+        }
+        for (io.pgloom.prepared.StatementRewriter.SqlRef sql : failed) {
+            if (!sql.serverStillHas()) {
+                statements.remove(sql.statement);
+            }
+            if (c == null) {
+                continue;
+            }
+            switch (sql.kind) {
+                case PREPARE -> c.forgetStatement(sql.clientName, sql.statement);
+                case DEALLOCATE -> c.restoreStatement(sql.clientName, sql.statement);
+                case EXECUTE -> {
+                }
             }
         }
     }
@@ -822,7 +878,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
                 int e = entries[i];
                 byte t = RequestQueue.tag(e);
                 switch (t) {
-                    case FrontendTag.QUERY, FrontendTag.FUNCTION_CALL -> pending.add(e);
+                    case FrontendTag.QUERY, FrontendTag.FUNCTION_CALL -> pending.add(e, refs == null ? null : refs[i]);
                     case FrontendTag.SYNC -> {
                         if (!copyIn) {
                             pending.add(e);

@@ -30,7 +30,7 @@ public final class PoolStats {
     public StatsSnapshot snapshot() {
         return new StatsSnapshot(serverAssignments.sum(), xactCount.sum(), queryCount.sum(), received.sum(), sent.sum(),
                 xactTimeMicros.sum(), queryTimeMicros.sum(), waitTimeMicros.sum(), clientParses.sum(), serverParses.sum(),
-                binds.sum(), clientLogins.sum());
+                binds.sum(), clientLogins.sum(), planRecoveries.sum());
     }
 
     /** Adds totals carried over from another process (takeover). */
@@ -47,5 +47,6 @@ public final class PoolStats {
         serverParses.add(s.serverParses());
         binds.add(s.binds());
         clientLogins.add(s.clientLogins());
+        planRecoveries.add(s.planRecoveries());
     }
 }

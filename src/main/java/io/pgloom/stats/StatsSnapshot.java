@@ -3,22 +3,34 @@ package io.pgloom.stats;
 /** Totals of a {@link PoolStats} at one moment, or their sum over pools. Immutable. */
 public record StatsSnapshot(long serverAssignments, long xactCount, long queryCount, long received, long sent,
         long xactTimeMicros, long queryTimeMicros, long waitTimeMicros, long clientParses, long serverParses, long binds,
-        long clientLogins) {
+        long clientLogins, long planRecoveries) {
 
-    public static final StatsSnapshot ZERO = new StatsSnapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    public static final StatsSnapshot ZERO = new StatsSnapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+
+    /** From {@link #values()}; a missing trailing figure (an older process's) counts as zero. */
+    public static StatsSnapshot of(long[] v) {
+        return new StatsSnapshot(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11],
+                v.length > 12 ? v[12] : 0);
+    }
+
+    /** Every figure, in declaration order. */
+    public long[] values() {
+        return new long[] {serverAssignments, xactCount, queryCount, received, sent, xactTimeMicros, queryTimeMicros,
+            waitTimeMicros, clientParses, serverParses, binds, clientLogins, planRecoveries};
+    }
 
     public StatsSnapshot plus(StatsSnapshot o) {
         return new StatsSnapshot(serverAssignments + o.serverAssignments, xactCount + o.xactCount, queryCount + o.queryCount,
                 received + o.received, sent + o.sent, xactTimeMicros + o.xactTimeMicros, queryTimeMicros + o.queryTimeMicros,
                 waitTimeMicros + o.waitTimeMicros, clientParses + o.clientParses, serverParses + o.serverParses,
-                binds + o.binds, clientLogins + o.clientLogins);
+                binds + o.binds, clientLogins + o.clientLogins, planRecoveries + o.planRecoveries);
     }
 
     public StatsSnapshot minus(StatsSnapshot o) {
         return new StatsSnapshot(serverAssignments - o.serverAssignments, xactCount - o.xactCount, queryCount - o.queryCount,
                 received - o.received, sent - o.sent, xactTimeMicros - o.xactTimeMicros, queryTimeMicros - o.queryTimeMicros,
                 waitTimeMicros - o.waitTimeMicros, clientParses - o.clientParses, serverParses - o.serverParses,
-                binds - o.binds, clientLogins - o.clientLogins);
+                binds - o.binds, clientLogins - o.clientLogins, planRecoveries - o.planRecoveries);
     }
 
     /**

@@ -63,8 +63,10 @@ public final class Adopter {
         Map<Long, io.pgloom.prepared.Statement> statements = new HashMap<>();
         for (FdRow row : h.rows()) {
             if (row.task().equals("pgloom_statement") && row.prepared() != null) {
-                byte[] body = java.util.Base64.getDecoder().decode(row.prepared());
-                statements.put(row.id(), pools.statements().adopt(body, row.id()));
+                String[] parts = row.prepared().split(":", 2);
+                byte[] body = java.util.Base64.getDecoder().decode(parts[0]);
+                byte[] types = parts.length > 1 ? java.util.Base64.getDecoder().decode(parts[1]) : null;
+                statements.put(row.id(), pools.statements().adopt(body, types, row.id()));
             }
         }
         for (FdRow row : h.rows()) {
@@ -211,12 +213,12 @@ public final class Adopter {
         }
         Pool pool = pools.pool(db, row.user());
         String[] f = row.stats().split(",");
-        if (f.length == 12) {
-            long[] v = new long[12];
-            for (int i = 0; i < 12; i++) {
+        if (f.length >= 12) {
+            long[] v = new long[f.length];
+            for (int i = 0; i < f.length; i++) {
                 v[i] = Long.parseLong(f[i]);
             }
-            pool.stats().add(new StatsSnapshot(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]));
+            pool.stats().add(StatsSnapshot.of(v));
         }
         pool.adoptWelcome(FdRow.decodeParams(row.params()));
     }

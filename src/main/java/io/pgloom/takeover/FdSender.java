@@ -166,9 +166,15 @@ public final class FdSender {
         List<FdRow> rows = new ArrayList<>();
         for (io.pgloom.prepared.Statement st : all.values()) {
             rows.add(new FdRow(-1, "pgloom_statement", null, null, null, 0, 0, 0, null, null, null, null, null, null, null,
-                    st.id(), 0, null, null, null, null, null, java.util.Base64.getEncoder().encodeToString(st.body()), null));
+                    st.id(), 0, null, null, null, null, null, statementText(st), null));
         }
         return rows;
+    }
+
+    /** The Parse body in base64, then for a SQL PREPARE ':' and its types in base64. */
+    private static String statementText(io.pgloom.prepared.Statement st) {
+        String body = java.util.Base64.getEncoder().encodeToString(st.body());
+        return st.sqlTypes() == null ? body : body + ":" + java.util.Base64.getEncoder().encodeToString(st.sqlTypes());
     }
 
     private static String base64(byte[] b) {
@@ -185,9 +191,8 @@ public final class FdSender {
 
     private static FdRow statsRow(Pool p) {
         StatsSnapshot s = p.stats().snapshot();
-        String stats = s.serverAssignments() + "," + s.xactCount() + "," + s.queryCount() + "," + s.received() + "," + s.sent()
-                + "," + s.xactTimeMicros() + "," + s.queryTimeMicros() + "," + s.waitTimeMicros() + "," + s.clientParses() + ","
-                + s.serverParses() + "," + s.binds() + "," + s.clientLogins();
+        String stats = java.util.Arrays.stream(s.values()).mapToObj(Long::toString)
+                .collect(java.util.stream.Collectors.joining(","));
         Map<String, String> welcome = p.welcome();
         return new FdRow(-1, "pgloom_stats", p.key().user(), p.key().database(), null, 0, 0, 0, null, null, null, null, null,
                 null, null, 0, 0, null, null, null, welcome == null ? null : FdRow.encodeParams(welcome), stats, null, null);

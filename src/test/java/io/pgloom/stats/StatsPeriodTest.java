@@ -28,7 +28,7 @@ class StatsPeriodTest {
 
     /** assignments, xacts, queries, received, sent, xact us, query us, wait us, client parses, server parses, binds, logins */
     private static StatsSnapshot snap(long... v) {
-        return new StatsSnapshot(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]);
+        return StatsSnapshot.of(v);
     }
 
     @Test
