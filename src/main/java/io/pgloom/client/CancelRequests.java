@@ -38,27 +38,43 @@ final class CancelRequests {
             requester.close("cancel request for idle client", false, null);
             return;
         }
+        java.util.concurrent.atomic.AtomicBoolean timedOut = new java.util.concurrent.atomic.AtomicBoolean();
         try {
-            send(s, services.pools().general().get(General.CANCEL_WAIT_TIMEOUT).toNanos(), services.pools().transport());
+            send(s, services.pools().general().get(General.CANCEL_WAIT_TIMEOUT).toNanos(), services.pools().transport(), timedOut);
             requester.close("successfully sent cancel request", false, null);
         } catch (IOException e) {
             Log.debug(target.logPrefix() + "cancel request failed: " + e.getMessage());
-            requester.close("failed cancel request", false, null);
+            requester.close(timedOut.get() ? "cancel_wait_timeout" : "failed cancel request", false, null);
         } finally {
             pool.endCancel(s);
         }
     }
 
-    private static void send(ServerConnection s, long timeoutNanos, io.pgloom.net.Transport transport) throws IOException {
+    /**
+     * Connects to the server, sends the cancel and waits until PostgreSQL closes the connection;
+     * after {@code timeoutNanos} the connection is closed and {@code timedOut} set.
+     */
+    private static void send(ServerConnection s, long timeoutNanos, io.pgloom.net.Transport transport,
+            java.util.concurrent.atomic.AtomicBoolean timedOut) throws IOException {
         SocketAddress address = s.wire().remoteAddress();
-        Wire ch = transport.connect(address, 0);
+        java.util.concurrent.atomic.AtomicReference<Wire> open = new java.util.concurrent.atomic.AtomicReference<>();
         Thread watchdog = Thread.ofVirtual().name("cancel-timeout").start(() -> {
             LockSupport.parkNanos(timeoutNanos);
             if (!Thread.currentThread().isInterrupted()) {
-                ch.close();
+                timedOut.set(true);
+                Wire w = open.get();
+                if (w != null) {
+                    w.close();
+                }
             }
         });
+        Wire ch = null;
         try {
+            ch = transport.connect(address, 0);
+            open.set(ch);
+            if (timedOut.get()) {
+                throw new IOException("cancel_wait_timeout");
+            }
             MessageBuilder m = new MessageBuilder(16);
             FrontendMessages.cancelRequest(m, s.backendKey());
             ch.write(m.buffer());
@@ -66,9 +82,14 @@ final class CancelRequests {
             while (ch.read(sink, 0, sink.length) >= 0) {
                 // PostgreSQL closes the connection once the cancel is delivered
             }
+            if (timedOut.get()) {
+                throw new IOException("cancel_wait_timeout");
+            }
         } finally {
             watchdog.interrupt();
-            ch.close();
+            if (ch != null) {
+                ch.close();
+            }
         }
     }
 }

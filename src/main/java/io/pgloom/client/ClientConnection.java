@@ -54,8 +54,9 @@ public final class ClientConnection implements LinkedClient, Runnable {
     private ParamCache params;
     private volatile long cancelKey;
     private boolean countedGlobally;
-    private boolean countedDatabase;
-    private boolean countedUser;
+    /** The database and user whose client limits this client holds a slot of (null: none). */
+    private Database countedDatabase;
+    private UserEntry countedUser;
     private boolean joinedPool;
     private byte[] adoptedBytes;
     private volatile boolean console;
@@ -196,12 +197,12 @@ public final class ClientConnection implements LinkedClient, Runnable {
         countedGlobally = true;
     }
 
-    void countDatabase() {
-        countedDatabase = true;
+    void countDatabase(Database db) {
+        countedDatabase = db;
     }
 
-    void countUser() {
-        countedUser = true;
+    void countUser(UserEntry u) {
+        countedUser = u;
     }
 
     /** A console session: it gets a cancel key (for ^C) but no pool. */
@@ -231,6 +232,14 @@ public final class ClientConnection implements LinkedClient, Runnable {
         this.waiter = p.newWaiter(this);
         this.cancelKey = services.clients().newCancelKey(this);
         enableStatementTracking();
+    }
+
+    /**
+     * The client has its welcome: from now on it is active, and its idle time counts from here
+     * (waiting for the pool's first server is still login, under client_login_timeout).
+     */
+    void loggedIn() {
+        this.lastActivityNanos = services.pools().clock().nanos();
         this.state = ClientState.ACTIVE;
     }
 
@@ -293,9 +302,9 @@ public final class ClientConnection implements LinkedClient, Runnable {
         services.clients().limit().forceAcquire();
         countedGlobally = true;
         db.clients().forceAcquire();
-        countedDatabase = true;
+        countedDatabase = db;
         u.clients().forceAcquire();
-        countedUser = true;
+        countedUser = u;
         this.database = db;
         this.user = u;
         this.pool = p;
@@ -656,7 +665,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
 
     private ClientClosing serverWriteFailed(ServerConnection s) {
         s.close("server conn crashed?");
-        return new ClientClosing("server conn crashed?", true, SqlState.CONNECTION_FAILURE);
+        return new ClientClosing("server conn crashed?", true, SqlState.PROTOCOL_VIOLATION);
     }
 
     /**
@@ -847,11 +856,11 @@ public final class ClientConnection implements LinkedClient, Runnable {
         if (statements != null) {
             statements.clear();
         }
-        if (countedDatabase) {
-            database.clients().release();
+        if (countedDatabase != null) {
+            countedDatabase.clients().release();
         }
-        if (countedUser) {
-            user.clients().release();
+        if (countedUser != null) {
+            countedUser.clients().release();
         }
         if (countedGlobally) {
             services.clients().limit().release();

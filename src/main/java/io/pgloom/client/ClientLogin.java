@@ -196,6 +196,7 @@ final class ClientLogin {
         tracked.forEach(cache::set);
         client.attach(db, user, pool, cache);
         welcome(pool, cache);
+        client.loggedIn();
         pool.stats().clientLogins.increment();
         return true;
     }
@@ -210,11 +211,11 @@ final class ClientLogin {
         if (!db.clients().tryAcquire()) {
             throw closing("client connections exceeded (max_db_client_connections)", SqlState.TOO_MANY_CONNECTIONS);
         }
-        client.countDatabase();
+        client.countDatabase(db);
         if (!user.clients().tryAcquire()) {
             throw closing("client connections exceeded (max_user_client_connections)", SqlState.TOO_MANY_CONNECTIONS);
         }
-        client.countUser();
+        client.countUser(user);
     }
 
     private void negotiateProtocol() throws IOException {

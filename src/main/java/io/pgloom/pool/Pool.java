@@ -287,7 +287,8 @@ public final class Pool {
         if (s.closeNeeded) {
             return "close_needed";
         }
-        if (now - s.createdNanos >= s.lifetimeNanos) {
+        if (now - s.createdNanos >= s.lifetimeNanos && lifetimeCloseDue(now)) {
+            lastLifetimeCloseNanos = now;
             return "server lifetime over";
         }
         int size = settings.poolSize();
@@ -295,6 +296,14 @@ public final class Pool {
             return "too many servers in the pool";
         }
         return null;
+    }
+
+    /**
+     * Lifetime closes are spread out, at most one per server_lifetime / pool_size, so servers
+     * born together are not all replaced at once (PgBouncer's lifetime_kill_gap). Under the lock.
+     */
+    private boolean lifetimeCloseDue(long now) {
+        return now - lastLifetimeCloseNanos >= settings.serverLifetimeNanos() / Math.max(1, settings.poolSize());
     }
 
     /** Whether a server could be lent at once (an idle one, nobody waiting, not paused). */
@@ -656,8 +665,7 @@ public final class Pool {
                 toClose.add(s);
                 reasons.add("server idle timeout");
                 total--;
-            } else if (!lifetimeClosed && now - s.createdNanos >= s.lifetimeNanos
-                    && now - lastLifetimeCloseNanos >= ps.serverLifetimeNanos() / Math.max(1, ps.poolSize())) {
+            } else if (!lifetimeClosed && now - s.createdNanos >= s.lifetimeNanos && lifetimeCloseDue(now)) {
                 toClose.add(s);
                 reasons.add("server lifetime over");
                 lifetimeClosed = true;
@@ -833,6 +841,16 @@ public final class Pool {
     private static void check(boolean ok, PoolEntry s, String what) {
         if (!ok) {
             throw new IllegalStateException("pool invariant broken: " + what + (s == null ? "" : " (server " + s.id() + ")"));
+        }
+    }
+
+    /** Whether clients wait for a server: to run a query, or for the first login's parameters. */
+    public boolean hasWaiters() {
+        lock.lock();
+        try {
+            return !waiters.isEmpty() || (welcome == null && welcomeWaiters > 0);
+        } finally {
+            lock.unlock();
         }
     }
 

@@ -312,7 +312,7 @@ public final class PoolRegistry {
     public void evictForWaiters() {
         List<Pool> all = poolList();
         for (Pool waiting : all) {
-            if (waiting.waitingCount() == 0) {
+            if (!waiting.hasWaiters()) {
                 continue;
             }
             Database db = databases.get(waiting.key().database());

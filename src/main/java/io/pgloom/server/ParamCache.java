@@ -69,6 +69,10 @@ public final class ParamCache {
                 sql = new StringBuilder();
             }
             String name = tracked.name(i);
+            if (name.equalsIgnoreCase("DateStyle")) {
+                // a partial DateStyle ("ISO") keeps the server's current field order: start from its default
+                sql.append("RESET ").append(name).append(';');
+            }
             sql.append("SET ").append(name).append('=');
             if (name.equalsIgnoreCase("search_path")) {
                 sql.append(want);

@@ -248,7 +248,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             linkLock.unlock();
         }
         if (c != null) {
-            c.serverFailed(closeReason.get(), SqlState.CONNECTION_FAILURE);
+            c.serverFailed(closeReason.get(), SqlState.PROTOCOL_VIOLATION);
         }
         statements.clear();
         if (loggedIn) {
@@ -329,6 +329,13 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             }
             switch (tag) {
                 case BackendTag.READY_FOR_QUERY -> {
+                    if (transactionBlockInStatementMode(b[pos + 5])) {
+                        if (c != null) {
+                            forward(c, b, runStart, pos);
+                        }
+                        close(STATEMENT_MODE_VIOLATION);
+                        return;
+                    }
                     ready++;
                     lastStatus = b[pos + 5];
                 }
@@ -464,6 +471,15 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             }
             if (tag == BackendTag.PARAMETER_STATUS) {
                 parameterStatus(c, b, pos, size);
+            }
+            if (tag == BackendTag.READY_FOR_QUERY && transactionBlockInStatementMode(b[pos + 5])) {
+                try {
+                    c.sendFromServer(out.array(), 0, out.size());
+                } catch (IOException e) {
+                    // the client went away; the server closes all the same
+                }
+                close(STATEMENT_MODE_VIOLATION);
+                return;
             }
             if (forward) {
                 out.bytes(b, pos, size);
@@ -808,11 +824,21 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             linkLock.unlock();
         }
         if (statementViolation) {
-            close("transaction blocks not allowed in statement pooling mode");
+            close(STATEMENT_MODE_VIOLATION);
         } else if (giveBack) {
             c.unlinked(this);
             releaseToPool(false);
         }
+    }
+
+    private static final String STATEMENT_MODE_VIOLATION = "transaction blocks not allowed in statement pooling mode";
+
+    /**
+     * Statement pooling and a ReadyForQuery that opens a transaction block: the server is closed
+     * before that ReadyForQuery reaches the client, so the client's BEGIN fails (as in PgBouncer).
+     */
+    private boolean transactionBlockInStatementMode(byte status) {
+        return status != 'I' && pool.settings().mode() == PoolMode.STATEMENT;
     }
 
     private boolean releasableLocked() {

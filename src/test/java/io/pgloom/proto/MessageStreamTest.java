@@ -127,7 +127,7 @@ class MessageStreamTest {
         ChunkSource src = ChunkSource.exactly(bytes("51 7fffffff"), 1);
         MessageStream s = new MessageStream(src, 16, 1000);
         assertThatThrownBy(() -> s.nextMessage(NO_LIMIT)).isInstanceOf(ProtocolViolationException.class)
-                .hasMessage("message too large (2147483647 bytes, max_packet_size 1000)");
+                .hasMessage("message too large (2147483648 bytes, max_packet_size 1000)");
         assertThat(s.capacity()).isEqualTo(16);
         assertThat(src.delivered()).isEqualTo(5);
     }
