@@ -529,7 +529,9 @@ public final class ClientConnection implements LinkedClient, Runnable {
                 pos += size;
             }
         } catch (io.pgloom.prepared.StatementRewriter.StatementError e) {
-            // the server's statement list may now name statements never sent: do not reuse it
+            // the server's statement list may now name statements never sent: do not reuse it. The
+            // client is closed first, so it hears its own error rather than the server's close.
+            close(e.getMessage(), true, SqlState.PROTOCOL_VIOLATION);
             s.close("client sent a bad prepared statement request");
             throw new ClientClosing(e.getMessage(), true, SqlState.PROTOCOL_VIOLATION);
         }

@@ -44,19 +44,25 @@ public record SqlCommand(Kind kind, String name, int typesFrom, int typesTo, int
             return null;
         }
         Lexer x = new Lexer(b, pos + 5, end);
-        x.skipSpace();
+        if (!x.skipSpace()) {
+            return null;
+        }
         if (x.keyword("prepare")) {
             String name = x.name();
             if (name == null) {
                 return null;
             }
-            x.skipSpace();
+            if (!x.skipSpace()) {
+                return null;
+            }
             int typesFrom = x.at;
             if (x.peek() == '(' && !x.skipParens()) {
                 return null;
             }
             int typesTo = x.at;
-            x.skipSpace();
+            if (!x.skipSpace()) {
+                return null;
+            }
             if (!x.keyword("as")) {
                 return null;
             }
@@ -73,7 +79,9 @@ public record SqlCommand(Kind kind, String name, int typesFrom, int typesTo, int
             if (name == null) {
                 return null;
             }
-            x.skipSpace();
+            if (!x.skipSpace()) {
+                return null;
+            }
             int argsFrom = x.at;
             if (x.peek() == '(' && !x.skipParens()) {
                 return null;

@@ -463,9 +463,6 @@ public final class ServerConnection extends PoolEntry implements Runnable {
                     default -> {
                     }
                 }
-                if (tag == BackendTag.READY_FOR_QUERY) {
-                    appendLeadingFakes(out);
-                }
             } finally {
                 linkLock.unlock();
             }
@@ -483,6 +480,15 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             }
             if (forward) {
                 out.bytes(b, pos, size);
+            }
+            if (tag == BackendTag.READY_FOR_QUERY) {
+                // the pooler's answers to requests after that Sync follow its ReadyForQuery
+                linkLock.lock();
+                try {
+                    appendLeadingFakes(out);
+                } finally {
+                    linkLock.unlock();
+                }
             }
             pos += size;
         }
