@@ -201,6 +201,18 @@ final class NioTransport implements Transport {
         }
 
         @Override
+        public java.util.Optional<String> peerUserName() {
+            if (!isUnix()) {
+                return java.util.Optional.empty();
+            }
+            try {
+                return java.util.Optional.of(channel.getOption(ExtendedSocketOptions.SO_PEERCRED).user().getName());
+            } catch (IOException | UnsupportedOperationException e) {
+                return java.util.Optional.empty();
+            }
+        }
+
+        @Override
         public boolean peerIsSameUser() {
             try {
                 return channel.getOption(ExtendedSocketOptions.SO_PEERCRED).user().getName()

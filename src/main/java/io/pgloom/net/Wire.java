@@ -2,9 +2,11 @@ package io.pgloom.net;
 
 import io.pgloom.config.Values;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
+import java.util.Optional;
 
 /**
  * One socket, whatever the transport. Only the owning connection's virtual thread reads it; any
@@ -107,6 +109,14 @@ public abstract class Wire implements io.pgloom.proto.ByteSource {
     /** Whether the peer of a unix socket runs as the same OS user as this process (SO_PEERCRED). */
     public abstract boolean peerIsSameUser();
 
+    /**
+     * The OS user name of the process at the other end of a unix socket (SO_PEERCRED uid looked
+     * up in the user database), for {@code peer} authentication; empty on TCP or when unknown.
+     */
+    public Optional<String> peerUserName() {
+        return Optional.empty();
+    }
+
     /** The peer's process id on a unix socket, or -1. */
     public int peerPid() {
         return -1;
@@ -119,6 +129,11 @@ public abstract class Wire implements io.pgloom.proto.ByteSource {
 
     public boolean isUnix() {
         return unix;
+    }
+
+    /** The peer's IP address, or null on a unix socket (HBA address matching). */
+    public InetAddress remoteInetAddress() {
+        return remote instanceof InetSocketAddress inet ? inet.getAddress() : null;
     }
 
     public String remoteHost() {

@@ -350,6 +350,12 @@ public final class EpollWire extends Wire implements Poller.Target {
     }
 
     @Override
+    public java.util.Optional<String> peerUserName() {
+        int[] cred = peerCred();
+        return cred == null ? java.util.Optional.empty() : java.util.Optional.ofNullable(NativeIo.userName(cred[1]));
+    }
+
+    @Override
     public int peerPid() {
         int[] cred = peerCred();
         return cred == null ? -1 : cred[0];

@@ -58,6 +58,9 @@ final class Linux {
     static final int EINPROGRESS = 115;
     static final int ENOENT = 2;
     static final int EBADF = 9;
+    static final int ERANGE = 34;
+    /** Upper bound of a user name's length, NUL included (sysconf(_SC_LOGIN_NAME_MAX) is 256). */
+    static final long LOGIN_NAME_MAX = 256;
 
     /** A readable text for common errno values (strerror is not thread-safe). */
     static String strerror(int errno) {

@@ -53,6 +53,8 @@ public final class NativeIo {
     private static final MethodHandle EPOLL_WAIT = LINKER.downcallHandle(find("epoll_wait"),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), ERRNO_OPTION);
     private static final MethodHandle GETUID = LINKER.downcallHandle(find("getuid"), FunctionDescriptor.of(JAVA_INT));
+    private static final MethodHandle GETPWUID_R = LINKER.downcallHandle(find("getpwuid_r"),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS));
     private static final MethodHandle FCNTL = LINKER.downcallHandle(find("fcntl"),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), ERRNO_OPTION, Linker.Option.firstVariadicArg(2));
 
@@ -217,6 +219,34 @@ public final class NativeIo {
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    /**
+     * The user name of {@code uid} from the user database (getpwuid_r), or null when there is
+     * none. Only {@code pw_name}, the first field of {@code struct passwd}, is read, so the rest
+     * of the struct's layout does not matter; 64 bytes cover it on every LP64 Linux.
+     */
+    static String userName(int uid) {
+        long size = 16 * 1024;
+        while (size <= 1 << 20) {
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment pwd = a.allocate(64, 8);
+                MemorySegment buf = a.allocate(size);
+                MemorySegment result = a.allocate(ADDRESS);
+                int rc = (int) GETPWUID_R.invokeExact(uid, pwd, buf, size, result);
+                if (rc == Linux.ERANGE) {
+                    size *= 2;
+                    continue;
+                }
+                if (rc != 0 || result.get(ADDRESS, 0).equals(MemorySegment.NULL)) {
+                    return null;
+                }
+                return pwd.get(ADDRESS, 0).reinterpret(Linux.LOGIN_NAME_MAX).getString(0);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        }
+        return null;
     }
 
     static int fcntl(MemorySegment e, int fd, int cmd, int arg) {

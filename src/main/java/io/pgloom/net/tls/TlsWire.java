@@ -544,6 +544,11 @@ public final class TlsWire extends Wire {
     }
 
     @Override
+    public Optional<String> peerUserName() {
+        return under.peerUserName();
+    }
+
+    @Override
     public int peerPid() {
         return under.peerPid();
     }
