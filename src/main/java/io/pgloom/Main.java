@@ -85,6 +85,8 @@ public final class Main {
         if (o.check()) {
             try {
                 Pgloom.loadUsers(config.general());
+                Pgloom.loadTls(config.general());
+                Pgloom.loadHba(config.general());
             } catch (StartupException e) {
                 err.println("pgloom: " + e.getMessage());
                 return 1;

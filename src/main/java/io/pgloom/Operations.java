@@ -256,7 +256,40 @@ final class Operations implements Controls {
             Log.error(e.getMessage());
             return false;
         }
-        install(current, keepFixed(current, next), users);
+        Config fixed = keepFixed(current, next);
+        if (!reloadHba(fixed.general())) {
+            return false;
+        }
+        install(current, fixed, users);
+        reloadTls(fixed.general());
+        return true;
+    }
+
+    /**
+     * New TLS contexts from the files (a renewed certificate under the same name counts too);
+     * new connections use them, running ones keep theirs. On failure the old ones stay.
+     */
+    private void reloadTls(Values g) {
+        pooler.tls().reload(g).ifPresentOrElse(
+                e -> Log.warning("TLS settings could not be applied, still using old configuration: " + e),
+                () -> Pgloom.logTlsWarnings(pooler.tls()));
+    }
+
+    /**
+     * Re-reads the HBA and ident files when auth_type is hba. A bad file keeps the rules in force;
+     * with none in force yet (auth_type just became hba) the whole RELOAD fails instead.
+     */
+    private boolean reloadHba(Values g) {
+        List<String> warnings = new ArrayList<>();
+        java.util.Optional<String> error = pooler.hba().reload(g, warnings);
+        if (error.isPresent()) {
+            if (pooler.hba().current() == null) {
+                Log.error(error.get());
+                return false;
+            }
+            Log.error(error.get() + " (keeping the HBA rules in force)");
+        }
+        warnings.forEach(Log::warning);
         return true;
     }
 
@@ -304,6 +337,12 @@ final class Operations implements Controls {
             Config c = pools.config();
             Config next = new Config(c.file(), withAny(c.general(), s, parsed), c.databases(), c.users(), c.peers());
             install(c, next, pools.userList());
+            if (s.name().contains("_tls")) {
+                reloadTls(next.general());
+            }
+            if (s == General.AUTH_TYPE || s == General.AUTH_HBA_FILE || s == General.AUTH_IDENT_FILE) {
+                reloadHba(next.general());
+            }
         }
         return "SET " + s.name() + "=" + value;
     }

@@ -6,6 +6,8 @@ import io.pgloom.admin.MetricsEndpoint;
 import io.pgloom.admin.ShowCommands;
 import io.pgloom.auth.UserList;
 import io.pgloom.auth.UserListException;
+import io.pgloom.auth.hba.HbaException;
+import io.pgloom.auth.hba.HbaReloader;
 import io.pgloom.client.ClientConnection;
 import io.pgloom.client.ClientRegistry;
 import io.pgloom.client.ClientServices;
@@ -16,6 +18,7 @@ import io.pgloom.log.Log;
 import io.pgloom.log.LogSetup;
 import io.pgloom.net.Listener;
 import io.pgloom.net.Wire;
+import io.pgloom.net.tls.TlsReloader;
 import io.pgloom.pool.Clock;
 import io.pgloom.pool.PoolRegistry;
 import io.pgloom.proto.MessageBuilder;
@@ -54,8 +57,13 @@ public final class Pgloom {
     private volatile ClientConnection suspendedBy;
     private volatile int exitCode;
 
-    private Pgloom(Config config, UserList users) {
-        this.pools = new PoolRegistry(config, users, Clock.SYSTEM);
+    private final TlsReloader tls;
+    private final HbaReloader hba;
+
+    private Pgloom(Config config, UserList users, TlsReloader tls, HbaReloader hba) {
+        this.tls = tls;
+        this.hba = hba;
+        this.pools = new PoolRegistry(config, users, Clock.SYSTEM, tls);
         this.pools.setLauncherFactory(Pgloom::launcher);
         this.clients = new ClientRegistry(config.get(General.MAX_CLIENT_CONN));
         this.operations = new Operations(this, pools, clients);
@@ -63,7 +71,7 @@ public final class Pgloom {
         ShowCommands show = new ShowCommands(showSource);
         this.metrics = new MetricsEndpoint(showSource);
         this.services = new ClientServices(pools, clients, new AdminConsole(operations, show),
-                () -> shutdownMode != null || exiting);
+                () -> shutdownMode != null || exiting, tls, hba);
         this.janitor = new Janitor(pools, clients, () -> pauseMode == PauseMode.SUSPEND, this::shutdownProgress,
                 showSource.stats()::tick);
         this.pidfile = new Pidfile(config.get(General.PIDFILE));
@@ -72,7 +80,7 @@ public final class Pgloom {
     /** Reads the auth file, binds the listeners and starts serving. */
     static Pgloom start(Config config) throws StartupException {
         UserList users = loadUsers(config.general());
-        Pgloom p = new Pgloom(config, users);
+        Pgloom p = new Pgloom(config, users, loadTls(config.general()), loadHba(config.general()));
         p.pidfile.claim();
         try {
             p.startMetrics(config.general());
@@ -98,6 +106,47 @@ public final class Pgloom {
         } catch (UserListException e) {
             throw new StartupException("auth_file: " + e.getMessage());
         }
+    }
+
+    /**
+     * The TLS contexts for clients and servers; a key or certificate that cannot be used stops
+     * the start (the message names the key). What the JDK ignores is logged as WARNING.
+     */
+    static TlsReloader loadTls(Values g) throws StartupException {
+        TlsReloader t;
+        try {
+            t = TlsReloader.load(g);
+        } catch (IOException e) {
+            throw new StartupException(e.getMessage());
+        }
+        logTlsWarnings(t);
+        return t;
+    }
+
+    static void logTlsWarnings(TlsReloader t) {
+        t.clients().warnings().forEach(Log::warning);
+        t.servers().warnings().forEach(Log::warning);
+    }
+
+    /** The HBA rules and ident maps when auth_type is hba; a bad file stops the start, naming the key. */
+    static HbaReloader loadHba(Values g) throws StartupException {
+        List<String> warnings = new ArrayList<>();
+        HbaReloader h;
+        try {
+            h = HbaReloader.load(g, warnings);
+        } catch (HbaException e) {
+            throw new StartupException(e.getMessage());
+        }
+        warnings.forEach(Log::warning);
+        return h;
+    }
+
+    TlsReloader tls() {
+        return tls;
+    }
+
+    HbaReloader hba() {
+        return hba;
     }
 
     private void listen(Values g) throws StartupException {
@@ -243,7 +292,7 @@ public final class Pgloom {
             return null;
         }
         UserList users = loadUsers(g);
-        Pgloom p = new Pgloom(config, users);
+        Pgloom p = new Pgloom(config, users, loadTls(g), loadHba(g));
         Adopter.Result adopted;
         long started;
         try {

@@ -1,16 +1,20 @@
 package io.pgloom.client;
 
+import io.pgloom.auth.hba.HbaReloader;
+import io.pgloom.net.tls.TlsReloader;
 import io.pgloom.pool.PoolRegistry;
 
 /**
- * What client connections share: the pools and configuration, the client registry, and the
- * admin console. One per process.
+ * What client connections share: the pools and configuration, the client registry, the
+ * admin console, and the TLS and HBA settings in force. One per process.
  *
  * @param console runs an admin console session on the client's thread after login
  * @param shutdown tells whether new logins are refused (any SHUTDOWN mode)
+ * @param tls the TLS contexts (the client side is used for SSLRequest and direct TLS)
+ * @param hba the HBA rules and ident maps for {@code auth_type = "hba"}
  */
 public record ClientServices(PoolRegistry pools, ClientRegistry clients, Console console,
-        java.util.function.BooleanSupplier shutdown) {
+        java.util.function.BooleanSupplier shutdown, TlsReloader tls, HbaReloader hba) {
 
     /** The admin console (database {@code pgbouncer}). */
     public interface Console {

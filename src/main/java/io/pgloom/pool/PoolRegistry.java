@@ -41,8 +41,12 @@ public final class PoolRegistry {
     private final io.pgloom.prepared.StatementRegistry statements = new io.pgloom.prepared.StatementRegistry();
     private final io.pgloom.net.Suspension suspension = new io.pgloom.net.Suspension();
 
-    public PoolRegistry(Config config, UserList userList, Clock clock) {
+    private final io.pgloom.net.tls.TlsReloader tls;
+
+    /** @param tls the TLS contexts; server logins take the server side from it when they connect */
+    public PoolRegistry(Config config, UserList userList, Clock clock, io.pgloom.net.tls.TlsReloader tls) {
         this.clock = clock;
+        this.tls = tls;
         this.tracked = new TrackedParams(config.get(General.TRACK_EXTRA_PARAMETERS));
         this.transport = transportFor(config.general());
         this.bufferPool = new io.pgloom.proto.BufferPool(config.get(General.PKT_BUF), 1024);
@@ -63,6 +67,11 @@ public final class PoolRegistry {
 
     public Clock clock() {
         return clock;
+    }
+
+    /** The TLS contexts in force (RELOAD swaps them; connections already up keep theirs). */
+    public io.pgloom.net.tls.TlsReloader tls() {
+        return tls;
     }
 
     /** How sockets are made (epoll or NIO), fixed at startup. */
