@@ -38,7 +38,8 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class ClientConnection implements LinkedClient, Runnable {
     private final long id;
     private final ClientServices services;
-    private final Wire wire;
+    /** The socket, or the TLS layer over it once {@link #startTls} ran (login, client thread). */
+    private volatile Wire wire;
     private final long connectNanos;
     private final long connectEpochMillis;
     private final AtomicReference<String> closeReason = new AtomicReference<>();
@@ -172,6 +173,29 @@ public final class ClientConnection implements LinkedClient, Runnable {
 
     ClientServices services() {
         return services;
+    }
+
+    /**
+     * Switches the connection to TLS after the handshake (client thread, during login): from now
+     * on reads and writes go through {@code tls}, and the read buffer starts afresh, since
+     * nothing sent before the handshake may be read as if it came through it (CVE-2021-23222).
+     * Callers holding the old {@link #stream()} must take the new one.
+     */
+    void startTls(io.pgloom.net.tls.TlsWire tls) {
+        if (in.available() > 0) {
+            throw new IllegalStateException("unencrypted bytes left when TLS started");
+        }
+        wire = tls;
+        in.release();
+        in = new MessageStream(tls, services.pools().bufferPool(), services.pools().general().get(General.MAX_PACKET_SIZE));
+        if (closeReason.get() != null) {
+            tls.close();
+        }
+    }
+
+    /** What SHOW CLIENTS and the login line show in {@code tls}: protocol/cipher, or "" without TLS. */
+    public String tlsInfo() {
+        return wire instanceof io.pgloom.net.tls.TlsWire t ? t.tlsInfo() : "";
     }
 
     MessageStream stream() {

@@ -25,7 +25,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * A client's startup: SSLRequest/GSSENCRequest (answered 'N'), CancelRequest, the
+ * A client's startup: TLS negotiation ({@link ClientStartup}), CancelRequest, the
  * StartupMessage and its parameters, the connection limits, authentication, and the welcome
  * (AuthenticationOk, the server's ParameterStatus values with the client's own tracked ones,
  * a pooler-made BackendKeyData, ReadyForQuery). The admin console database {@code pgbouncer} is
@@ -39,7 +39,8 @@ final class ClientLogin {
     private final ClientServices services;
     private final PoolRegistry registry;
     private final Values general;
-    private final MessageStream in;
+    /** The client's read side; a new one once TLS started. */
+    private MessageStream in;
     private final List<String> unsupportedProtocolOptions = new ArrayList<>();
     private int minorVersion;
 
@@ -87,19 +88,11 @@ final class ClientLogin {
         return login(db, user, tracked);
     }
 
+    /** The StartupMessage or CancelRequest; TLS may start on the way, which replaces the stream. */
     private StartupPacket readStartup() throws IOException {
-        while (true) {
-            byte[] body = in.readUntyped(StartupPacket.MAX_LENGTH);
-            StartupPacket sp = StartupPacket.parse(body);
-            if (sp.isSslRequest() || sp.isGssEncRequest()) {
-                if (in.available() > 0) {
-                    throw new io.pgloom.proto.ProtocolViolationException("received unencrypted data after SSL request");
-                }
-                client.wire().write(new byte[] {'N'});
-                continue;
-            }
-            return sp;
-        }
+        StartupPacket sp = new ClientStartup(client).read();
+        in = client.stream();
+        return sp;
     }
 
     /** Sorts startup parameters into tracked values; refuses what pgloom cannot honour. */
@@ -295,7 +288,9 @@ final class ClientLogin {
 
     private void logAttempt(String db, String user) {
         if (general.get(General.LOG_CONNECTIONS)) {
-            Log.log(client.logPrefix() + "login attempt: db=" + db + " user=" + user + " tls=no replication=no");
+            String tls = client.tlsInfo();
+            Log.log(client.logPrefix() + "login attempt: db=" + db + " user=" + user + " tls=" + (tls.isEmpty() ? "no" : tls)
+                    + " replication=no");
         }
     }
 
