@@ -4,7 +4,6 @@ import io.pgloom.auth.Cleartext;
 import io.pgloom.auth.Md5;
 import io.pgloom.auth.ScramServer;
 import io.pgloom.auth.Secret;
-import io.pgloom.config.AuthType;
 import io.pgloom.pool.UserEntry;
 import io.pgloom.proto.BackendMessages;
 import io.pgloom.proto.BodyReader;
@@ -18,8 +17,9 @@ import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 
 /**
- * Checks a client's password the way {@code auth_type} says: trust, plain (cleartext), md5 (or
- * SCRAM when the stored secret is a SCRAM secret, as PgBouncer upgrades it) and scram-sha-256.
+ * Checks a client the way its {@link LoginMethod} says: trust, reject, plain (cleartext), md5 (or
+ * SCRAM when the stored secret is a SCRAM secret, as PgBouncer upgrades it), scram-sha-256, and
+ * cert and peer through {@link IdentityCheck}.
  * Users the pooler does not know get the same challenge as known ones and always fail, so a probe
  * cannot learn which users exist. Runs on the client's thread.
  */
@@ -49,11 +49,15 @@ final class ClientAuth {
      * Runs the exchange; on failure throws {@link ClientConnection.ClientClosing} with PgBouncer's
      * message. AuthenticationOk is not sent here.
      */
-    void authenticate(AuthType type, String userName, UserEntry user) throws IOException {
+    void authenticate(LoginMethod method, String userName, UserEntry user) throws IOException {
         Secret secret = user == null ? null : user.secret();
-        switch (type) {
+        IdentityCheck.clientCertOption(client, method, userName);
+        switch (method.kind()) {
             case ANY -> {
             }
+            case REJECT -> throw new ClientConnection.ClientClosing("login rejected", true, SqlState.INVALID_AUTHORIZATION);
+            case CERT -> IdentityCheck.certificate(client, method, userName, secret != null);
+            case PEER -> IdentityCheck.peer(client, method, userName, secret != null);
             case TRUST -> {
                 if (secret == null) {
                     throw failed("\"trust\" authentication failed");
@@ -74,7 +78,6 @@ final class ClientAuth {
                 }
             }
             case SCRAM_SHA_256 -> scram(userName, secret);
-            default -> throw new ClientConnection.ClientClosing("login rejected", true, SqlState.INVALID_AUTHORIZATION);
         }
     }
 

@@ -177,8 +177,9 @@ final class ClientLogin {
         UserEntry user = registry.users().get(loginUser);
         logAttempt(dbName, userName);
         negotiateProtocol();
+        LoginMethod method = LoginPolicy.decide(client, authType, dbName, userName);
         ClientAuth auth = new ClientAuth(client, in, general.get(General.SCRAM_ITERATIONS));
-        auth.authenticate(authType, loginUser, user);
+        auth.authenticate(method, loginUser, user);
         if (user == null) {
             user = registry.user(loginUser);
         }
@@ -261,8 +262,9 @@ final class ClientLogin {
                 throw closing("not allowed", SqlState.INVALID_AUTHORIZATION);
             }
             logAttempt(ADMIN_DATABASE, user);
-            new ClientAuth(client, in, general.get(General.SCRAM_ITERATIONS))
-                    .authenticate(authType == AuthType.ANY ? AuthType.TRUST : authType, user, registry.users().get(user));
+            LoginMethod method = LoginPolicy.decide(client, authType == AuthType.ANY ? AuthType.TRUST : authType, ADMIN_DATABASE,
+                    user);
+            new ClientAuth(client, in, general.get(General.SCRAM_ITERATIONS)).authenticate(method, user, registry.users().get(user));
         }
         client.attachConsole(applicationName);
         MessageBuilder b = new MessageBuilder(512);
