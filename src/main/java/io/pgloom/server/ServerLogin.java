@@ -31,7 +31,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Connects a new server connection and logs in to PostgreSQL as a client: StartupMessage, the
+ * Connects a new server connection and logs in to PostgreSQL as a client: TLS as
+ * {@code server_tls_sslmode} says ({@link ServerTls}), StartupMessage, the
  * authentication the server asks for (cleartext, MD5, SCRAM-SHA-256 from a plain password, an
  * MD5 hash or SCRAM pass-through keys), then the parameter reports, BackendKeyData and
  * ReadyForQuery, and {@code connect_query}. Runs on the server's own thread; a connect timeout
@@ -77,6 +78,22 @@ final class ServerLogin {
         if (general.get(General.LOG_CONNECTIONS)) {
             Log.log(server.logPrefix() + "new connection to server (from " + wire.localText() + ")");
         }
+        try {
+            Wire plain = wire;
+            wire = ServerTls.negotiate(plain, registry.tls().servers(), host, database.settings().get(DatabaseKeys.PORT));
+            if (wire != plain) {
+                server.setWireDuringLogin(wire);
+                if (general.get(General.LOG_CONNECTIONS)) {
+                    Log.log(server.logPrefix() + "SSL established: " + ((io.pgloom.net.tls.TlsWire) wire).tlsInfo());
+                }
+            }
+        } catch (ServerTls.Refused e) {
+            return Result.failed(wire, e.closeReason, e.clientError, e.sqlState);
+        } catch (IOException e) {
+            String reason = server.closeReason() != null ? server.closeReason() : "server conn crashed?";
+            return Result.failed(wire, reason, "server login failed: " + reason, SqlState.CONNECTION_FAILURE);
+        }
+        // only now: nothing read before TLS is up may stay buffered for after it
         MessageStream in = new MessageStream(wire, general.get(General.PKT_BUF), general.get(General.MAX_PACKET_SIZE));
         try {
             sendStartup(wire);
@@ -94,6 +111,9 @@ final class ServerLogin {
         }
     }
 
+    /** The host connected to, as configured (one of a host list): what TLS checks and sends as SNI. */
+    private String host;
+
     private Wire connect() throws IOException {
         Values d = database.settings();
         String host = d.get(DatabaseKeys.HOST);
@@ -104,6 +124,7 @@ final class ServerLogin {
             address = UnixDomainSocketAddress.of(dir + "/.s.PGSQL." + port);
         } else {
             String chosen = HostList.pick(host, pool);
+            this.host = chosen;
             address = new InetSocketAddress(chosen, port);
             if (((InetSocketAddress) address).isUnresolved()) {
                 throw new IOException("server DNS lookup failed: " + chosen);
