@@ -26,6 +26,7 @@ import io.pgloom.proto.SqlState;
 import io.pgloom.server.ServerConnection;
 import io.pgloom.takeover.Adopter;
 import io.pgloom.takeover.FdSender;
+import io.pgloom.takeover.LeftBehind;
 import io.pgloom.takeover.Suspender;
 import io.pgloom.takeover.TakeoverClient;
 import java.io.IOException;
@@ -55,6 +56,8 @@ public final class Pgloom {
     private volatile ShutdownMode shutdownMode;
     private volatile boolean exiting;
     private volatile ClientConnection suspendedBy;
+    /** What the last SHOW FDS during SUSPEND could not hand over (TLS connections and their peers). */
+    private volatile LeftBehind leftBehind = LeftBehind.NONE;
     private volatile int exitCode;
 
     private final TlsReloader tls;
@@ -246,15 +249,24 @@ public final class Pgloom {
     }
 
     void showFds(ClientConnection requester, MessageBuilder out) throws AdminError {
+        FdSender sender = new FdSender(pools, clients, pauseMode == PauseMode.SUSPEND ? listeners : List.of());
         try {
-            new FdSender(pools, clients, pauseMode == PauseMode.SUSPEND ? listeners : List.of()).send(requester, out);
+            sender.send(requester, out);
         } catch (IOException e) {
             throw new AdminError("SHOW FDS failed: " + e.getMessage());
+        }
+        if (pauseMode == PauseMode.SUSPEND) {
+            leftBehind = sender.leftBehind();
+            if (leftBehind.size() > 0) {
+                Log.log("SHOW FDS: " + leftBehind.size() + " TLS connections (or linked to one) cannot be taken over;"
+                        + " they are closed when this process exits");
+            }
         }
     }
 
     void resumeFromSuspend() {
         new Suspender(pools, clients, listeners).resume();
+        leftBehind = LeftBehind.NONE;
         suspendedBy = null;
         pauseMode = PauseMode.NONE;
     }
@@ -372,7 +384,9 @@ public final class Pgloom {
             Log.log(why);
         }
         if (pauseMode == PauseMode.SUSPEND) {
-            // taken over: leave every socket and the unix socket file to the new process
+            // taken over: leave every socket and the unix socket file to the new process,
+            // except the ones SHOW FDS could not hand over
+            leftBehind.closeAll();
             pidfile.remove();
             LogSetup.shutdown();
             Runtime.getRuntime().halt(0);

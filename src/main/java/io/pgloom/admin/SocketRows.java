@@ -3,6 +3,7 @@ package io.pgloom.admin;
 import io.pgloom.client.ClientConnection;
 import io.pgloom.config.DatabaseKeys;
 import io.pgloom.net.Wire;
+import io.pgloom.net.tls.TlsWire;
 import io.pgloom.pool.Database;
 import io.pgloom.pool.PoolEntry;
 import io.pgloom.pool.ServerState;
@@ -129,7 +130,7 @@ final class SocketRows {
         String shownState = linked == null && state.equals("active") ? "idle" : state;
         return row(debug, "C", c.userName(), c.databaseName(), shownState, w.remoteHost(), w.remotePort(), w.localHost(),
                 w.localPort(), connect, request == 0 ? connect : request, waitMicros, 0, c.id(),
-                linked == null ? null : linked.id(), pid, appName, c.preparedStatementCount());
+                linked == null ? null : linked.id(), pid, tlsInfo(w), appName, c.preparedStatementCount());
     }
 
     private Object[] serverRow(PoolEntry entry, PoolerView.Group g, String state, boolean debug) {
@@ -137,7 +138,7 @@ final class SocketRows {
         String db = g.key().database();
         if (!(entry instanceof ServerConnection s)) {
             return row(debug, "S", user, db, state, null, 0, null, 0, 0L, 0L, 0, entry.closeNeeded() ? 1 : 0, entry.id(),
-                    null, 0, null, 0);
+                    null, 0, "", null, 0);
         }
         LinkedClient linked = s.linkedClient();
         Wire w = s.wire();
@@ -158,12 +159,13 @@ final class SocketRows {
         String shownState = linked == null && state.equals("active") ? "idle" : state;
         return row(debug, "S", user, db, shownState, addr, port, w == null ? null : w.localHost(),
                 w == null ? 0 : w.localPort(), connect, request == 0 ? connect : request, 0, s.closeNeeded() ? 1 : 0,
-                s.id(), linked == null ? null : linked.id(), pid, s.params().get("application_name"), s.statements().size());
+                s.id(), linked == null ? null : linked.id(), pid, tlsInfo(w), s.params().get("application_name"),
+                s.statements().size());
     }
 
     private static Object[] row(boolean debug, String type, String user, String db, String state, String addr, int port,
             String localAddr, int localPort, long connectMillis, long requestMillis, long waitMicros, int closeNeeded,
-            long id, Long link, int remotePid, String appName, int prepared) {
+            long id, Long link, int remotePid, String tls, String appName, int prepared) {
         Object[] r = new Object[debug ? DEBUG_COLUMNS.length : COLUMNS.length];
         r[0] = type;
         r[1] = user == null ? "(nouser)" : user;
@@ -182,7 +184,7 @@ final class SocketRows {
         r[14] = ptr(id);
         r[15] = link == null ? "" : ptr(link);
         r[16] = remotePid;
-        r[17] = "";
+        r[17] = tls;
         r[18] = appName == null ? "" : appName;
         r[19] = prepared;
         r[20] = (int) id;
@@ -190,6 +192,11 @@ final class SocketRows {
             r[i] = 0;
         }
         return r;
+    }
+
+    /** PgBouncer's {@code tls} column: {@code TLSv1.3/TLS_AES_256_GCM_SHA384}, empty without TLS. */
+    private static String tlsInfo(Wire w) {
+        return w instanceof TlsWire t ? t.tlsInfo() : "";
     }
 
     /** The stand-in for PgBouncer's {@code %p}: the connection id in hex. */

@@ -27,8 +27,9 @@ import java.util.Map;
  * To the process taking over (a unix peer of our own OS user logged in as {@code pgbouncer})
  * each DataRow goes in its own {@code sendmsg} with its socket attached; anyone else just gets
  * the rows. A pgloom successor (application_name {@code pgloom-takeover}) also gets pgloom's
- * columns and one {@code pgloom_stats} row per pool after the socket rows. Runs on the console
- * thread; the sockets described are suspended, so nothing changes underneath.
+ * columns and one {@code pgloom_stats} row per pool after the socket rows. TLS connections and
+ * those linked to one get no row ({@link LeftBehind}). Runs on the console thread; the sockets
+ * described are suspended, so nothing changes underneath.
  */
 public final class FdSender {
     public static final String PGLOOM_SUCCESSOR = "pgloom-takeover";
@@ -36,6 +37,7 @@ public final class FdSender {
     private final PoolRegistry pools;
     private final ClientRegistry clients;
     private final List<Listener> listeners;
+    private LeftBehind leftBehind = LeftBehind.NONE;
 
     public FdSender(PoolRegistry pools, ClientRegistry clients, List<Listener> listeners) {
         this.pools = pools;
@@ -85,7 +87,6 @@ public final class FdSender {
         for (ClientConnection c : clients.all()) {
             if (!c.isConsole() && c.pool() != null && c.closeReason() == null && c.state() != ClientState.CLOSED) {
                 active.add(c);
-                fdOf.put(c, c.wire().fd());
             }
         }
         List<ServerConnection> servers = new ArrayList<>();
@@ -94,10 +95,12 @@ public final class FdSender {
                 ServerConnection s = (ServerConnection) e;
                 if (!s.isClosed() && s.loggedIn() && s.wire() != null) {
                     servers.add(s);
-                    fdOf.put(s, s.wire().fd());
                 }
             }
         }
+        leaveOutTls(active, servers);
+        active.forEach(c -> fdOf.put(c, c.wire().fd()));
+        servers.forEach(s -> fdOf.put(s, s.wire().fd()));
         for (ClientConnection c : active) {
             ServerConnection s = c.server();
             rows.add(clientRow(c, s == null ? 0 : fdOf.getOrDefault(s, 0)));
@@ -108,6 +111,63 @@ public final class FdSender {
         }
         statementRows.addAll(statementRows(active, servers));
         return rows;
+    }
+
+    /**
+     * Takes TLS connections, and the plain ones linked to them, out of {@code active} and
+     * {@code servers} into {@link #leftBehind()}: PgBouncer's rule, since TLS state cannot travel
+     * with a descriptor.
+     */
+    private void leaveOutTls(List<ClientConnection> active, List<ServerConnection> servers) {
+        Map<Object, String> out = new IdentityHashMap<>();
+        for (ClientConnection c : active) {
+            if (!LeftBehind.transferable(c.wire())) {
+                out.put(c, LeftBehind.TLS);
+            }
+        }
+        for (ServerConnection s : servers) {
+            if (!LeftBehind.transferable(s.wire())) {
+                out.put(s, LeftBehind.TLS);
+            }
+        }
+        for (ClientConnection c : active) {
+            ServerConnection s = c.server();
+            if (s != null && (out.containsKey(c) || out.containsKey(s))) {
+                out.putIfAbsent(c, LeftBehind.LINKED_TO_TLS);
+                out.putIfAbsent(s, LeftBehind.LINKED_TO_TLS);
+            }
+        }
+        for (ServerConnection s : servers) {
+            if (s.linkedClient() instanceof ClientConnection c && out.containsKey(s)) {
+                out.putIfAbsent(c, LeftBehind.LINKED_TO_TLS);
+            }
+        }
+        List<ClientConnection> leftClients = new ArrayList<>();
+        List<String> clientReasons = new ArrayList<>();
+        List<ServerConnection> leftServers = new ArrayList<>();
+        List<String> serverReasons = new ArrayList<>();
+        for (ClientConnection c : clients.all()) {
+            String why = out.get(c);
+            if (why != null) {
+                leftClients.add(c);
+                clientReasons.add(why);
+            }
+        }
+        for (ServerConnection s : servers) {
+            String why = out.get(s);
+            if (why != null) {
+                leftServers.add(s);
+                serverReasons.add(why);
+            }
+        }
+        active.removeIf(out::containsKey);
+        servers.removeIf(out::containsKey);
+        leftBehind = new LeftBehind(leftClients, clientReasons, leftServers, serverReasons);
+    }
+
+    /** After {@link #send}: the connections left out of the rows. */
+    public LeftBehind leftBehind() {
+        return leftBehind;
     }
 
     private static String hostOf(String description) {
