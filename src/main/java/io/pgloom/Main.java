@@ -101,7 +101,6 @@ public final class Main {
             if (p == null) {
                 p = Pgloom.start(config);
             }
-            Signals.install(p);
             return p.awaitExit();
         } catch (StartupException e) {
             Log.fatal(e.getMessage());

@@ -84,6 +84,8 @@ public final class Pgloom {
     static Pgloom start(Config config) throws StartupException {
         UserList users = loadUsers(config.general());
         Pgloom p = new Pgloom(config, users, loadTls(config.general()), loadHba(config.general()));
+        // before the port opens: a SIGHUP the moment it accepts must reload, not end the JVM
+        Signals.install(p);
         p.pidfile.claim();
         try {
             p.startMetrics(config.general());
@@ -323,6 +325,8 @@ public final class Pgloom {
             Log.warning("could not write pidfile: " + e.getMessage());
         }
         adopted.start();
+        // a signal during the takeover itself ends the JVM (the old process then resumes); from here on it is handled
+        Signals.install(p);
         for (Listener l : p.listeners) {
             l.start(p::accept);
         }
