@@ -97,6 +97,9 @@ final class Exec {
 
     /** The last {@code lines} lines of {@code text}, for failure messages. */
     static String tail(String text, int lines) {
+        if (text.isEmpty()) {
+            return text;
+        }
         int end = text.length();
         int at = end;
         for (int i = 0; i <= lines && at > 0; i++) {

@@ -178,6 +178,52 @@ public final class PgCluster {
     // *** Local harness ***
 
     private static PgCluster startLocal() {
+        return startLocal(Map.of());
+    }
+
+    /**
+     * A PostgreSQL of the caller's own, not shared: the same roles and databases as {@link #get()},
+     * plus {@code settings} appended to postgresql.conf and {@code files} copied into the data dir
+     * (owned by the server's OS user, mode 0600), e.g. {@code ssl = on} with {@code server.crt} and
+     * {@code server.key}. The caller stops it with {@link #stop()} (a JVM exit does too). Local
+     * harness only: guard with {@code assumeTrue(PgCluster.get().isLocal())}.
+     *
+     * @param settings postgresql.conf lines as key and raw value ({@code "ssl" -> "on"},
+     *     {@code "ssl_cert_file" -> "'server.crt'"})
+     * @param files name in the data dir -> file to copy
+     */
+    public static PgCluster startOwn(Map<String, String> settings, Map<String, Path> files) {
+        if (dockerAvailable()) {
+            throw new UnsupportedOperationException("startOwn needs the local pgtmp harness, not Docker");
+        }
+        Path extras;
+        try {
+            extras = Files.createTempDirectory("pgloom-pg-extras-");
+            Path filesDir = Files.createDirectory(extras.resolve("files"));
+            for (Map.Entry<String, Path> f : files.entrySet()) {
+                Files.copy(f.getValue(), filesDir.resolve(f.getKey()));
+            }
+            StringBuilder conf = new StringBuilder();
+            settings.forEach((k, v) -> conf.append(k).append(" = ").append(v).append('\n'));
+            Files.writeString(extras.resolve("postgresql.conf"), conf.toString());
+            Map<String, String> env = Map.of("PGTMP_FILES", filesDir.toString(), "PGTMP_CONF",
+                    extras.resolve("postgresql.conf").toString());
+            return startLocal(env);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Stops a server started by {@link #startOwn} and removes its dir. Never the shared one. */
+    public void stop() {
+        requireLocal("stop");
+        if (this == instance) {
+            throw new IllegalStateException("the shared PostgreSQL is stopped at JVM exit, not by a test");
+        }
+        pgtmp(Map.of(), "stop", dir.toString());
+    }
+
+    private static PgCluster startLocal(Map<String, String> env) {
         Path dir;
         try {
             dir = Files.createTempDirectory("pgloom-pg-");
@@ -187,16 +233,20 @@ public final class PgCluster {
         // Registered before starting, so that a half-started server is stopped too.
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stopQuietly(dir), "pgtmp-stop"));
         startWatchdog(dir);
-        Exec.Result started = pgtmp("start", dir.toString());
+        Exec.Result started = pgtmp(env, "start", dir.toString());
         String[] lines = started.stdout().strip().split("\n");
         int port = Integer.parseInt(lines[lines.length - 1].strip());
         return new PgCluster("127.0.0.1", port, dir, null);
     }
 
     private static Exec.Result pgtmp(String... args) {
+        return pgtmp(Map.of(), args);
+    }
+
+    private static Exec.Result pgtmp(Map<String, String> env, String... args) {
         List<String> command = new ArrayList<>(List.of("bash", script().toString()));
         command.addAll(List.of(args));
-        Exec.Result result = Exec.run(command, Map.of(), SCRIPT_TIMEOUT, false);
+        Exec.Result result = Exec.run(command, env, SCRIPT_TIMEOUT, false);
         if (result.exitCode() != 0) {
             throw new AssertionError("pgtmp " + String.join(" ", args) + " failed\n" + result.describe());
         }

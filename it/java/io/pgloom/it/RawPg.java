@@ -85,6 +85,15 @@ final class RawPg implements AutoCloseable {
         }
     }
 
+    /** Speaks the protocol over a socket opened elsewhere (a TLS socket, {@link TlsProbe}). */
+    static RawPg over(Socket socket) {
+        try {
+            return new RawPg(socket);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** Connects and logs in (trust) as {@code user} to {@code db}; returns once ReadyForQuery arrived. */
     static RawPg login(PgloomProcess pgloom, String db, String user) {
         RawPg raw = connect(pgloom, Duration.ofSeconds(10));
