@@ -222,6 +222,29 @@ class TlsIT {
         }
     }
 
+    @Test
+    void takeoverLeavesTlsConnectionsBehind() throws SQLException {
+        try (PgloomProcess old = pooler("prefer").start();
+                Connection plain = jdbc(old, "sslmode=disable");
+                Connection tls = jdbc(old, "sslmode=require")) {
+            String plainBackend = Sql.value(plain, "select pg_backend_pid()::text");
+            assertThat(Sql.value(tls, "select 1")).isEqualTo("1");
+            try (PgloomProcess successor = PgloomProcess.start(old.configFile(), List.of("-R"))) {
+                old.waitForExit(Duration.ofSeconds(30));
+                assertThat(old.log()).contains("SHOW FDS: 2 TLS connections (or linked to one) cannot be taken over")
+                        .containsPattern("C-0x\\w+: app/app@127.0.0.1:\\d+ closing because: TLS connection cannot be taken over")
+                        .containsPattern("S-0x\\w+: app/app@127.0.0.1:\\d+ closing because: linked to a TLS connection");
+                // the plain client carries on, on the same backend; the TLS one was closed
+                assertThat(Sql.value(plain, "select pg_backend_pid()::text")).isEqualTo(plainBackend);
+                Sql.error(() -> Sql.value(tls, "select 1"));
+                try (Connection again = jdbc(successor, "sslmode=require")) {
+                    assertThat(Sql.value(again, "select 'new TLS session'")).isEqualTo("new TLS session");
+                }
+                successor.waitForLog(TLS_LOGIN, LOG_WAIT);
+            }
+        }
+    }
+
     // *** Server side ***
 
     private static Map<String, Object> sslDatabase(String host) {
