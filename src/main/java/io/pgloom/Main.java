@@ -85,8 +85,8 @@ public final class Main {
         if (o.check()) {
             try {
                 Pgloom.loadUsers(config.general());
-                Pgloom.loadTls(config.general());
-                Pgloom.loadHba(config.general());
+                Pgloom.loadTls(config.general(), w -> err.println("pgloom: warning: " + w));
+                Pgloom.loadHba(config.general(), w -> err.println("pgloom: warning: " + w));
             } catch (StartupException e) {
                 err.println("pgloom: " + e.getMessage());
                 return 1;

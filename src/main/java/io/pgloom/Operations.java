@@ -272,7 +272,7 @@ final class Operations implements Controls {
     private void reloadTls(Values g) {
         pooler.tls().reload(g).ifPresentOrElse(
                 e -> Log.warning("TLS settings could not be applied, still using old configuration: " + e),
-                () -> Pgloom.logTlsWarnings(pooler.tls()));
+                () -> Pgloom.tlsWarnings(pooler.tls(), Log::warning));
     }
 
     /**
@@ -336,12 +336,13 @@ final class Operations implements Controls {
         if (s.reloadable()) {
             Config c = pools.config();
             Config next = new Config(c.file(), withAny(c.general(), s, parsed), c.databases(), c.users(), c.peers());
+            boolean hbaKey = s == General.AUTH_TYPE || s == General.AUTH_HBA_FILE || s == General.AUTH_IDENT_FILE;
+            if (hbaKey && !reloadHba(next.general())) {
+                throw new AdminError("SET failed");
+            }
             install(c, next, pools.userList());
             if (s.name().contains("_tls")) {
                 reloadTls(next.general());
-            }
-            if (s == General.AUTH_TYPE || s == General.AUTH_HBA_FILE || s == General.AUTH_IDENT_FILE) {
-                reloadHba(next.general());
             }
         }
         return "SET " + s.name() + "=" + value;

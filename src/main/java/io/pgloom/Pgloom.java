@@ -83,7 +83,7 @@ public final class Pgloom {
     /** Reads the auth file, binds the listeners and starts serving. */
     static Pgloom start(Config config) throws StartupException {
         UserList users = loadUsers(config.general());
-        Pgloom p = new Pgloom(config, users, loadTls(config.general()), loadHba(config.general()));
+        Pgloom p = new Pgloom(config, users, loadTls(config.general(), Log::warning), loadHba(config.general(), Log::warning));
         // before the port opens: a SIGHUP the moment it accepts must reload, not end the JVM
         Signals.install(p);
         p.pidfile.claim();
@@ -115,34 +115,35 @@ public final class Pgloom {
 
     /**
      * The TLS contexts for clients and servers; a key or certificate that cannot be used stops
-     * the start (the message names the key). What the JDK ignores is logged as WARNING.
+     * the start (the message names the key). What the JDK ignores goes to {@code warnings}
+     * (the log's WARNING lines; {@code --check} prints them).
      */
-    static TlsReloader loadTls(Values g) throws StartupException {
+    static TlsReloader loadTls(Values g, java.util.function.Consumer<String> warnings) throws StartupException {
         TlsReloader t;
         try {
             t = TlsReloader.load(g);
         } catch (IOException e) {
             throw new StartupException(e.getMessage());
         }
-        logTlsWarnings(t);
+        tlsWarnings(t, warnings);
         return t;
     }
 
-    static void logTlsWarnings(TlsReloader t) {
-        t.clients().warnings().forEach(Log::warning);
-        t.servers().warnings().forEach(Log::warning);
+    static void tlsWarnings(TlsReloader t, java.util.function.Consumer<String> warnings) {
+        t.clients().warnings().forEach(warnings);
+        t.servers().warnings().forEach(warnings);
     }
 
     /** The HBA rules and ident maps when auth_type is hba; a bad file stops the start, naming the key. */
-    static HbaReloader loadHba(Values g) throws StartupException {
-        List<String> warnings = new ArrayList<>();
+    static HbaReloader loadHba(Values g, java.util.function.Consumer<String> warnings) throws StartupException {
+        List<String> found = new ArrayList<>();
         HbaReloader h;
         try {
-            h = HbaReloader.load(g, warnings);
+            h = HbaReloader.load(g, found);
         } catch (HbaException e) {
             throw new StartupException(e.getMessage());
         }
-        warnings.forEach(Log::warning);
+        found.forEach(warnings);
         return h;
     }
 
@@ -306,7 +307,7 @@ public final class Pgloom {
             return null;
         }
         UserList users = loadUsers(g);
-        Pgloom p = new Pgloom(config, users, loadTls(g), loadHba(g));
+        Pgloom p = new Pgloom(config, users, loadTls(g, Log::warning), loadHba(g, Log::warning));
         Adopter.Result adopted;
         long started;
         try {
