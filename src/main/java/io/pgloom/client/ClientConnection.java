@@ -64,6 +64,12 @@ public final class ClientConnection implements LinkedClient, Runnable {
     private volatile String consoleApplicationName;
 
     private volatile ServerConnection server;
+    /** Set while a poller thread does this client's work (nothing may block). */
+    private boolean inline;
+    /** Work an inline pass left for this client's thread, which runs it first. */
+    private io.pgloom.net.InlineWork.Deferred deferred;
+    /** A server an inline pass took from the pool but could not prepare without waiting. */
+    private ServerConnection takenInline;
     private Waiter waiter;
     private volatile long lastActivityNanos;
     private volatile long lastRequestEpochMillis;
@@ -391,14 +397,21 @@ public final class ClientConnection implements LinkedClient, Runnable {
     private void workLoop() throws IOException {
         io.pgloom.net.Suspension suspension = services.pools().suspension();
         in.setInterruptible(true);
+        if (wire instanceof io.pgloom.net.epoll.EpollWire ew && services.pools().general().get(General.POLLER_INLINE)) {
+            ew.inlineReader(this::runInline);
+        }
         boolean unsent = in.available() > 0;
         while (true) {
+            runDeferred();
             if (suspension.requested() && (in.available() == 0 || unsent)) {
                 suspension.park(this);
             }
             if (!unsent) {
                 try {
-                    in.fill();
+                    if (!in.fill()) {
+                        unsent = in.available() > 0; // an inline pass handed over what it could not send
+                        continue;
+                    }
                 } catch (io.pgloom.net.ReadInterruptedException e) {
                     continue;
                 }
@@ -411,6 +424,63 @@ public final class ClientConnection implements LinkedClient, Runnable {
                 // the messages stay buffered, unsent: they travel to the process taking over
                 unsent = true;
             }
+        }
+    }
+
+    private void runDeferred() throws IOException {
+        io.pgloom.net.InlineWork.Deferred d = deferred;
+        if (d != null) {
+            deferred = null;
+            d.run();
+        }
+    }
+
+    /**
+     * The poller's pass over this client's next request while its thread waits idle: whole
+     * messages for a server that is linked or idle in the pool are sent right there; anything
+     * that could block (waiting for a server, preparing one, rewriting, a large message, a full
+     * socket) hands over to the thread.
+     */
+    private boolean runInline() {
+        if (state != ClientState.ACTIVE || deferred != null || takenInline != null || closeReason.get() != null
+                || services.pools().suspension().requested()) {
+            return false;
+        }
+        io.pgloom.net.epoll.EpollWire ew = (io.pgloom.net.epoll.EpollWire) wire;
+        inline = true;
+        try {
+            while (true) {
+                int n = in.fillNow();
+                if (n < 0) {
+                    return false;
+                }
+                if (n > 0) {
+                    lastActivityNanos = services.pools().clock().nanos();
+                    processBuffer();
+                    if (deferred != null) {
+                        return false;
+                    }
+                }
+                if (ew.drainedNow()) {
+                    in.release();
+                    return true;
+                }
+            }
+        } catch (io.pgloom.net.InlineWork.NeedThread e) {
+            return false;
+        } catch (IOException | RuntimeException | Error e) {
+            deferred = io.pgloom.net.InlineWork.then(deferred, io.pgloom.net.InlineWork.failure(e));
+            return false;
+        } finally {
+            inline = false;
+        }
+    }
+
+    /** Inside an inline pass: consume through {@code pos} and leave the rest to the thread. */
+    private void handOverAt(int pos) {
+        if (inline) {
+            in.advance(pos - in.start());
+            throw io.pgloom.net.InlineWork.NEED_THREAD;
         }
     }
 
@@ -470,6 +540,10 @@ public final class ClientConnection implements LinkedClient, Runnable {
             if (end - pos < size) {
                 boolean needWhole = rewriter != null && isStatementMessage(tag);
                 if (size > in.capacity() && !needWhole) {
+                    if (inline) {
+                        sendRun(b, runStart, pos, count);
+                        handOverAt(pos);
+                    }
                     tags[count++] = tag;
                     sendRun(b, runStart, end, count);
                     int have = end - pos;
@@ -525,13 +599,14 @@ public final class ClientConnection implements LinkedClient, Runnable {
      */
     private void rewriteRun(byte[] b, int from, int to) throws IOException {
         if (server == null && onlyParsesAndSyncs(b, from, to) && !pool.hasIdleServer()) {
+            handOverAt(from);
             answerParsesLocally(b, from, to);
             return;
         }
         ServerConnection s = server;
         if (s == null || !s.pin(this)) {
             server = null;
-            s = acquireServer();
+            s = inline ? acquireInline() : acquireServer();
             s.pin(this);
         }
         if (rewriteOut == null) {
@@ -565,10 +640,14 @@ public final class ClientConnection implements LinkedClient, Runnable {
         lastRequestEpochMillis = System.currentTimeMillis();
         pool.stats().received.add(to - from);
         if (out.size() > 0) {
-            try {
-                s.sendFromClient(out.array(), 0, out.size());
-            } catch (IOException e) {
-                throw serverWriteFailed(s);
+            if (inline) {
+                sendInline(s, out.array(), 0, out.size(), to);
+            } else {
+                try {
+                    s.sendFromClient(out.array(), 0, out.size());
+                } catch (IOException e) {
+                    throw serverWriteFailed(s);
+                }
             }
         }
         consumeThrough(to);
@@ -670,15 +749,19 @@ public final class ClientConnection implements LinkedClient, Runnable {
         while (true) {
             ServerConnection s = server;
             if (s == null) {
-                s = acquireServer();
+                s = inline ? acquireInline() : acquireServer();
             }
             if (s.enqueue(this, tags, null, count, lastActivityNanos)) {
                 lastRequestEpochMillis = System.currentTimeMillis();
                 pool.stats().received.add(to - from);
-                try {
-                    s.sendFromClient(b, from, to - from);
-                } catch (IOException e) {
-                    throw serverWriteFailed(s);
+                if (inline) {
+                    sendInline(s, b, from, to, to);
+                } else {
+                    try {
+                        s.sendFromClient(b, from, to - from);
+                    } catch (IOException e) {
+                        throw serverWriteFailed(s);
+                    }
                 }
                 consumeThrough(to);
                 return;
@@ -687,6 +770,54 @@ public final class ClientConnection implements LinkedClient, Runnable {
                 server = null;
             }
         }
+    }
+
+    /**
+     * An inline pass's write to the server of {@code b[from..to)}, made of the buffered messages
+     * up to {@code consumed}: what the socket does not take now is left, with the rest of the
+     * buffer, to this client's thread (so nothing overtakes it).
+     */
+    private void sendInline(ServerConnection s, byte[] b, int from, int to, int consumed) {
+        int n;
+        try {
+            n = s.trySendFromClient(b, from, to - from);
+        } catch (IOException e) {
+            throw serverWriteFailed(s);
+        }
+        if (n < to - from) {
+            byte[] rest = java.util.Arrays.copyOfRange(b, from + n, to);
+            deferred = io.pgloom.net.InlineWork.then(deferred, () -> {
+                try {
+                    s.sendFromClient(rest, 0, rest.length);
+                } catch (IOException e) {
+                    throw serverWriteFailed(s);
+                }
+            });
+            handOverAt(consumed);
+        }
+    }
+
+    /**
+     * An inline pass's server: the linked one, else an idle one taken from the pool at once. A
+     * server that needs its check query or parameters first goes to this client's thread, which
+     * prepares it; so does waiting for one.
+     */
+    private ServerConnection acquireInline() {
+        if (closeReason.get() != null) {
+            throw io.pgloom.net.InlineWork.NEED_THREAD;
+        }
+        ServerConnection s = (ServerConnection) pool.tryAcquire();
+        if (s == null) {
+            throw io.pgloom.net.InlineWork.NEED_THREAD;
+        }
+        pool.stats().serverAssignments.increment();
+        if (checkDue(s, services.pools().general()) || params.setQueryFor(s.params()) != null) {
+            takenInline = s;
+            throw io.pgloom.net.InlineWork.NEED_THREAD;
+        }
+        s.link(this);
+        server = s;
+        return s;
     }
 
     private ClientClosing serverWriteFailed(ServerConnection s) {
@@ -704,13 +835,16 @@ public final class ClientConnection implements LinkedClient, Runnable {
             if (closeReason.get() != null) {
                 throw new ClientClosing(closeReason.get(), false, SqlState.PROTOCOL_VIOLATION);
             }
-            state = ClientState.WAITING;
-            PoolEntry entry;
+            PoolEntry entry = takenInline;
+            takenInline = null;
             long waitStart = services.pools().clock().nanos();
             try {
-                entry = pool.acquire(waiter, queryWaitTimeoutNanos(g));
-                pool.stats().serverAssignments.increment();
-                pool.stats().waitTimeMicros.add((services.pools().clock().nanos() - waitStart) / 1000);
+                if (entry == null) {
+                    state = ClientState.WAITING;
+                    entry = pool.acquire(waiter, queryWaitTimeoutNanos(g));
+                    pool.stats().serverAssignments.increment();
+                    pool.stats().waitTimeMicros.add((services.pools().clock().nanos() - waitStart) / 1000);
+                }
             } catch (AcquireException e) {
                 if (e.suspended()) {
                     throw new SuspendedWhileWaiting();
@@ -737,16 +871,21 @@ public final class ClientConnection implements LinkedClient, Runnable {
         return (d != null ? d : g.get(General.QUERY_WAIT_TIMEOUT)).toNanos();
     }
 
-    /** Runs server_check_query on a server that was idle longer than server_check_delay. */
-    private boolean checkIfStale(ServerConnection s, Values g) {
-        String check = g.get(General.SERVER_CHECK_QUERY);
-        if (check.isEmpty()) {
-            return true;
+    /** Whether server_check_query must run first: the server sat idle past server_check_delay. */
+    private boolean checkDue(ServerConnection s, Values g) {
+        if (g.get(General.SERVER_CHECK_QUERY).isEmpty()) {
+            return false;
         }
         long idleFor = services.pools().clock().nanos() - s.idleSinceNanos();
-        if (s.idleSinceNanos() == 0 || idleFor < g.get(General.SERVER_CHECK_DELAY).toNanos()) {
+        return s.idleSinceNanos() != 0 && idleFor >= g.get(General.SERVER_CHECK_DELAY).toNanos();
+    }
+
+    /** Runs server_check_query on a server that was idle longer than server_check_delay. */
+    private boolean checkIfStale(ServerConnection s, Values g) {
+        if (!checkDue(s, g)) {
             return true;
         }
+        String check = g.get(General.SERVER_CHECK_QUERY);
         InternalQuery iq = s.runInternal(check.equals("<empty>") ? "" : check, null);
         if (iq.await()) {
             return true;
@@ -781,6 +920,11 @@ public final class ClientConnection implements LinkedClient, Runnable {
     @Override
     public void sendFromServer(byte[] bytes, int offset, int length) throws IOException {
         wire.write(bytes, offset, length);
+    }
+
+    @Override
+    public int trySendFromServer(byte[] bytes, int offset, int length) throws IOException {
+        return wire.tryWrite(bytes, offset, length);
     }
 
     @Override

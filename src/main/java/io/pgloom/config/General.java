@@ -38,6 +38,8 @@ public final class General {
     public static final Setting<String> JOB_NAME = B.add("job_name", STRING, "pgbouncer", false, true);
     public static final Setting<String> METRICS_LISTEN = B.fixed("metrics_listen", STRING, "");
     public static final Setting<String> TRANSPORT = B.fixed("transport", ValueTypes.oneOf("auto", "epoll", "nio"), "auto");
+    public static final Setting<Integer> POLLER_THREADS = B.fixed("poller_threads", integer(0, 1024), 0);
+    public static final Setting<Boolean> POLLER_INLINE = B.fixed("poller_inline", BOOLEAN, true);
 
     // --- authentication ---
     public static final Setting<AuthType> AUTH_TYPE = B.add("auth_type", AuthType.TYPE, AuthType.MD5);

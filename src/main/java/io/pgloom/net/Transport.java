@@ -42,6 +42,11 @@ public interface Transport {
     }
 
     /** "auto" picks epoll on Linux when it loads, else NIO. */
+    static Transport forName(String name, int pollerThreads) {
+        io.pgloom.net.epoll.EpollTransport.requestPollers(pollerThreads);
+        return forName(name);
+    }
+
     static Transport forName(String name) {
         return switch (name) {
             case "nio" -> NioTransport.INSTANCE;

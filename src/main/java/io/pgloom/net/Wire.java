@@ -73,6 +73,15 @@ public abstract class Wire implements io.pgloom.proto.ByteSource {
         heap.position(heap.limit());
     }
 
+    /**
+     * Writes what can be written without waiting and returns how much; transports that cannot
+     * write that way write everything (they never serve inline reads, where this is used).
+     */
+    public int tryWrite(byte[] b, int off, int len) throws IOException {
+        write(b, off, len);
+        return len;
+    }
+
     public final void write(byte[] b) throws IOException {
         write(b, 0, b.length);
     }

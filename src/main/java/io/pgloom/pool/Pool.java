@@ -157,6 +157,27 @@ public final class Pool {
         }
     }
 
+    /**
+     * An idle server right away, or null when that is not possible without waiting (none idle,
+     * clients waiting ahead, paused, suspended, refusing): for work on a poller thread, whose
+     * caller then leaves the wait to the client's own thread.
+     */
+    public PoolEntry tryAcquire() {
+        lock.lock();
+        try {
+            if (refusal != null || waitsSuspended || paused || !waiters.isEmpty()) {
+                return null;
+            }
+            PoolEntry s = idle.pollFirst();
+            if (s != null) {
+                moveTo(s, ServerState.ACTIVE);
+            }
+            return s;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private PoolEntry awaitAssignment(Waiter w, long start, long timeoutNanos) throws AcquireException {
         while (w.assigned == null && w.failure == null) {
             long remaining = timeoutNanos - (clock.nanos() - start);

@@ -274,7 +274,7 @@ public final class PoolRegistry {
 
     /** The transport a configuration asks for. */
     public static io.pgloom.net.Transport transportFor(Values general) {
-        return io.pgloom.net.Transport.forName(general.get(General.TRANSPORT));
+        return io.pgloom.net.Transport.forName(general.get(General.TRANSPORT), general.get(General.POLLER_THREADS));
     }
 
     /** SUSPEND's gate for connection threads. */

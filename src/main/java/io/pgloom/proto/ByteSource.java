@@ -16,4 +16,17 @@ public interface ByteSource {
     /** Waits until data (or end of stream) is there, holding no buffer. */
     default void awaitReadable() throws IOException {
     }
+
+    /**
+     * Whether the last {@link #awaitReadable} returned because work was done on the reader's
+     * behalf and handed to it, rather than because data arrived (asked once per wait).
+     */
+    default boolean handedOver() {
+        return false;
+    }
+
+    /** One read that never waits: bytes read, 0 when none are there, -1 at end of stream. */
+    default int readNow(byte[] b, int off, int len) throws IOException {
+        throw new UnsupportedOperationException("this source cannot read without waiting");
+    }
 }

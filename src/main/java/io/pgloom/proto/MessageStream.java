@@ -96,16 +96,22 @@ public final class MessageStream {
      * Reads more bytes, blocking until at least one arrives; first moves unconsumed bytes to the
      * front when there is no room after them.
      *
+     * @return false when nothing was read because an inline pass handed the connection over
+     *     while it waited (the caller looks at its buffer and deferred work first)
      * @throws PeerClosedException at end of stream
      */
-    public void fill() throws IOException {
-        if (pool != null && start == end) {
-            if (buf != NONE && source.wouldWait()) {
+    public boolean fill() throws IOException {
+        if (start == end && (buf == NONE || source.wouldWait())) {
+            // nothing buffered and nothing to read: wait without a (pooled) buffer
+            if (pool != null && buf != NONE) {
                 pool.give(buf);
                 buf = NONE;
             }
+            source.awaitReadable();
+            if (source.handedOver()) {
+                return false;
+            }
             if (buf == NONE) {
-                source.awaitReadable();
                 buf = pool.take();
             }
         }
@@ -128,6 +134,23 @@ public final class MessageStream {
         }
         end += n;
         bytesRead += n;
+        return true;
+    }
+
+    /**
+     * One read that never waits, for an inline pass: bytes read, 0 when none were there, -1 at
+     * end of stream (nothing is thrown for it: the owner's thread reports it).
+     */
+    public int fillNow() throws IOException {
+        if (end == buf.length) {
+            compact();
+        }
+        int n = source.readNow(buf, end, buf.length - end);
+        if (n > 0) {
+            end += n;
+            bytesRead += n;
+        }
+        return n;
     }
 
     private void compact() {

@@ -10,6 +10,9 @@ public interface LinkedClient {
     /** Forwards server bytes (whole messages, or a slice of one large message) to the client. */
     void sendFromServer(byte[] bytes, int offset, int length) throws IOException;
 
+    /** Writes what the client's socket takes without waiting (a server's inline pass); returns how much. */
+    int trySendFromServer(byte[] bytes, int offset, int length) throws IOException;
+
     /** The server reported a tracked parameter while linked: it is now the client's value too. */
     void parameterChanged(String name, String value);
 

@@ -63,6 +63,10 @@ public final class ServerConnection extends PoolEntry implements Runnable {
     private volatile InternalQuery internal;
     private boolean pinned;
     private volatile boolean special;
+    /** Set while a poller thread does this connection's work (nothing may block). */
+    private boolean inline;
+    /** Work an inline pass left for this connection's thread, which runs it first. */
+    private io.pgloom.net.InlineWork.Deferred deferred;
     private volatile boolean fakesWaiting;
     private final io.pgloom.prepared.ServerStatements statements;
     private final MessageBuilder scratch = new MessageBuilder(512);
@@ -259,24 +263,89 @@ public final class ServerConnection extends PoolEntry implements Runnable {
     private void readLoop() throws IOException {
         io.pgloom.net.Suspension suspension = registry.suspension();
         in.setInterruptible(true);
+        if (wire instanceof io.pgloom.net.epoll.EpollWire ew && registry.general().get(General.POLLER_INLINE)) {
+            ew.inlineReader(this::runInline);
+        }
+        boolean unread = false;
         while (true) {
+            runDeferred();
             if (suspension.requested() && pool.serversSuspending() && in.available() == 0 && internal == null) {
                 suspension.park(this);
             }
             if (fakesWaiting) {
                 emitLeadingFakes();
             }
-            try {
-                in.fill();
-            } catch (io.pgloom.net.ReadInterruptedException e) {
-                continue;
+            if (!unread) {
+                try {
+                    if (!in.fill()) {
+                        unread = true; // an inline pass handed over: its leftovers come first
+                        continue;
+                    }
+                } catch (io.pgloom.net.ReadInterruptedException e) {
+                    continue;
+                }
             }
+            unread = false;
             lastResponseNanos = registry.clock().nanos();
             if (special) {
                 processTracked();
             } else {
                 processBuffer();
             }
+        }
+    }
+
+    private void runDeferred() throws IOException {
+        io.pgloom.net.InlineWork.Deferred d = deferred;
+        if (d != null) {
+            deferred = null;
+            d.run();
+        }
+    }
+
+    /**
+     * The poller's pass over this server's responses while its thread waits idle: the common
+     * case (whole messages, fast path, the client's socket taking the bytes) is handled right
+     * there; anything that could block hands over to the thread.
+     */
+    private boolean runInline() {
+        if (special || internal != null || fakesWaiting || deferred != null || registry.suspension().requested()) {
+            return false;
+        }
+        io.pgloom.net.epoll.EpollWire ew = (io.pgloom.net.epoll.EpollWire) wire;
+        inline = true;
+        try {
+            while (true) {
+                int n = in.fillNow();
+                if (n < 0) {
+                    return false;
+                }
+                if (n > 0) {
+                    lastResponseNanos = registry.clock().nanos();
+                    processBuffer();
+                    if (deferred != null || ((special || internal != null) && in.available() > 0)) {
+                        return false;
+                    }
+                }
+                if (ew.drainedNow()) {
+                    in.release();
+                    return true;
+                }
+            }
+        } catch (io.pgloom.net.InlineWork.NeedThread e) {
+            return false;
+        } catch (IOException | RuntimeException | Error e) {
+            deferred = io.pgloom.net.InlineWork.then(deferred, io.pgloom.net.InlineWork.failure(e));
+            return false;
+        } finally {
+            inline = false;
+        }
+    }
+
+    /** Inside an inline pass: stop here, before something that could block; the thread redoes it. */
+    private void needThread() {
+        if (inline) {
+            throw io.pgloom.net.InlineWork.NEED_THREAD;
         }
     }
 
@@ -301,6 +370,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             int size = sizeAt(b, pos);
             if (end - pos < size) {
                 if (size > in.capacity() && c != null && internal == null && !mustDecode(tag)) {
+                    needThread();
                     boolean release = noteResponses(ready, ready > 0, lastStatus, copyStarted);
                     forward(c, b, runStart, end);
                     int have = end - pos;
@@ -321,6 +391,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             }
             InternalQuery iq = internal;
             if (iq != null) {
+                needThread();
                 forward(c, b, runStart, pos);
                 handleInternal(iq, tag, b, pos, size);
                 pos += size;
@@ -330,6 +401,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             switch (tag) {
                 case BackendTag.READY_FOR_QUERY -> {
                     if (transactionBlockInStatementMode(b[pos + 5])) {
+                        needThread();
                         if (c != null) {
                             forward(c, b, runStart, pos);
                         }
@@ -357,8 +429,9 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             pos += size;
         }
         boolean release = (ready > 0 || copyStarted) && noteResponses(ready, ready > 0, lastStatus, copyStarted);
+        boolean sent = true;
         if (c != null) {
-            forward(c, b, runStart, pos);
+            sent = forward(c, b, runStart, pos);
         } else if (pos > runStart) {
             unsolicited(b, runStart, pos);
         }
@@ -367,7 +440,11 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             in.ensureRoom(wantRoom);
         }
         if (ready > 0) {
-            finishResponses(c, release);
+            if (sent) {
+                finishResponses(c, release);
+            } else {
+                deferred = io.pgloom.net.InlineWork.then(deferred, () -> finishResponses(c, release));
+            }
         }
     }
 
@@ -683,16 +760,30 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         in.setInterruptible(true);
     }
 
-    private void forward(LinkedClient c, byte[] b, int from, int to) {
+    /**
+     * Sends responses to the client. Returns false only in an inline pass whose write the client's
+     * socket did not take whole: the rest is deferred to this connection's thread.
+     */
+    private boolean forward(LinkedClient c, byte[] b, int from, int to) {
         if (to <= from || c == null) {
-            return;
+            return true;
         }
         pool.stats().sent.add(to - from);
         try {
+            if (inline) {
+                int n = c.trySendFromServer(b, from, to - from);
+                if (n < to - from) {
+                    byte[] rest = java.util.Arrays.copyOfRange(b, from + n, to);
+                    deferred = io.pgloom.net.InlineWork.then(deferred, () -> forward(c, rest, 0, rest.length));
+                    return false;
+                }
+                return true;
+            }
             c.sendFromServer(b, from, to - from);
         } catch (IOException e) {
             // the client went away; its own thread notices and decides about this server
         }
+        return true;
     }
 
     private void parameterStatus(LinkedClient c, byte[] b, int pos, int size) {
@@ -950,6 +1041,11 @@ public final class ServerConnection extends PoolEntry implements Runnable {
     /** Writes client bytes to the server. */
     public void sendFromClient(byte[] b, int offset, int length) throws IOException {
         wire.write(b, offset, length);
+    }
+
+    /** Writes what the socket takes without waiting (a client's inline pass); returns how much. */
+    public int trySendFromClient(byte[] b, int offset, int length) throws IOException {
+        return wire.tryWrite(b, offset, length);
     }
 
     /**

@@ -19,7 +19,7 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class EpollAcceptor implements Transport.Acceptor, Poller.Target {
     private final FdHandle fd;
-    private final Poller poller;
+    private final Pollers pollers;
     private final SocketAddress local;
     private final boolean wildcard;
     private final Arena arena = Arena.ofShared();
@@ -30,12 +30,12 @@ final class EpollAcceptor implements Transport.Acceptor, Poller.Target {
     private volatile Thread waiter;
     private volatile boolean interrupted;
 
-    EpollAcceptor(int fd, Poller poller, SocketAddress local, boolean wildcard) {
+    EpollAcceptor(int fd, Pollers pollers, SocketAddress local, boolean wildcard) {
         this.fd = new FdHandle(fd, () -> {
-            poller.forget(fd, this);
+            pollers.first().forget(fd, this);
             NativeIo.close(fd);
         });
-        this.poller = poller;
+        this.pollers = pollers;
         this.local = local;
         this.wildcard = wildcard;
     }
@@ -96,6 +96,7 @@ final class EpollAcceptor implements Transport.Acceptor, Poller.Target {
     private Wire wrap(int c, int len, int unixPort) throws IOException {
         SocketAddress remote = SockAddr.decode(peer, len);
         boolean unix = local instanceof UnixDomainSocketAddress;
+        Poller poller = pollers.next();
         EpollWire w = new EpollWire(c, poller, remote, unix ? local : localOf(c), unix, unixPort);
         try (Arena a = Arena.ofConfined()) {
             poller.register(c, w, NativeIo.newErrno(a));

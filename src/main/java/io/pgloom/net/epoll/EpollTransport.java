@@ -26,12 +26,12 @@ public final class EpollTransport implements Transport {
     private static volatile EpollTransport instance;
     private static volatile Boolean available;
 
-    private final Poller poller;
+    private final Pollers pollers;
     private final int ownUid;
 
     private EpollTransport() throws IOException {
         NativeIo.init();
-        this.poller = new Poller();
+        this.pollers = new Pollers(pollerCount());
         this.ownUid = NativeIo.getuid();
     }
 
@@ -69,8 +69,24 @@ public final class EpollTransport implements Transport {
         return get().ownUid;
     }
 
-    Poller poller() {
-        return poller;
+    private static volatile int requestedPollers;
+
+    /** Sets poller_threads (0: one per processor) for the transport, if it is not made yet. */
+    public static void requestPollers(int n) {
+        requestedPollers = n;
+    }
+
+    /**
+     * How many pollers: poller_threads, else one per processor (PgBouncer's single thread is one
+     * core; the pollers run connections' work inline).
+     */
+    private static int pollerCount() {
+        int n = requestedPollers;
+        return n > 0 ? n : Runtime.getRuntime().availableProcessors();
+    }
+
+    Pollers pollers() {
+        return pollers;
     }
 
     @Override
@@ -87,6 +103,7 @@ public final class EpollTransport implements Transport {
             if (fd < 0) {
                 throw new SocketException("socket: " + Linux.strerror(NativeIo.errno(e)));
             }
+            Poller poller = pollers.next();
             EpollWire wire = new EpollWire(fd, poller, address, null, unix, unixPort);
             boolean ok = false;
             try {
@@ -174,8 +191,8 @@ public final class EpollTransport implements Transport {
                 if (NativeIo.listen(e, fd, backlog) != 0) {
                     throw new SocketException("listen: " + Linux.strerror(NativeIo.errno(e)));
                 }
-                EpollAcceptor acceptor = new EpollAcceptor(fd, poller, localAddress(fd, a, e), wildcard);
-                poller.register(fd, acceptor, e);
+                EpollAcceptor acceptor = new EpollAcceptor(fd, pollers, localAddress(fd, a, e), wildcard);
+                pollers.first().register(fd, acceptor, e);
                 ok = true;
                 return acceptor;
             } finally {
@@ -190,8 +207,8 @@ public final class EpollTransport implements Transport {
     public Acceptor adoptListener(int fd, boolean wildcard) throws IOException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment e = NativeIo.newErrno(a);
-            EpollAcceptor acceptor = new EpollAcceptor(fd, poller, localAddress(fd, a, e), wildcard);
-            poller.register(fd, acceptor, e);
+            EpollAcceptor acceptor = new EpollAcceptor(fd, pollers, localAddress(fd, a, e), wildcard);
+            pollers.first().register(fd, acceptor, e);
             return acceptor;
         }
     }
@@ -211,6 +228,7 @@ public final class EpollTransport implements Transport {
             if (flags >= 0 && (flags & Linux.O_NONBLOCK) == 0) {
                 NativeIo.fcntl(e, fd, Linux.F_SETFL, flags | Linux.O_NONBLOCK);
             }
+            Poller poller = pollers.next();
             EpollWire w = new EpollWire(fd, poller, remote, local, unix, unixPort);
             poller.register(fd, w, e);
             return w;

@@ -8,6 +8,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.SocketAddress;
 import java.net.SocketException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -19,8 +20,31 @@ import java.util.concurrent.locks.ReentrantLock;
  * making a {@code recv} that can only fail with EAGAIN. Writes are {@code send} calls under the
  * write lock, parking on EAGAIN until the socket is writable. Readiness flags are cleared before
  * each call and set by the poller, so no edge is lost.
+ *
+ * <p>Inline reads: while the owner waits in {@link #awaitReadable} (between requests, holding
+ * no buffer) it is IDLE, and an edge makes the poller run the owner's {@link InlineReader} on
+ * the poller thread instead of waking the owner: PgBouncer's event loop, with no thread hand-off
+ * for the common request or response. The reader either finishes (the owner sleeps on) or hands
+ * over (the owner wakes and finds the work left for it). Ownership moves through one atomic
+ * state, so the owner and an inline pass never touch the connection at the same time.
  */
 public final class EpollWire extends Wire implements Poller.Target {
+    /** Work the poller may do in place of the owner while it waits idle. */
+    @FunctionalInterface
+    public interface InlineReader {
+        /**
+         * Runs on a poller thread and must never block: reads with {@link #readNow} and writes
+         * with {@link #tryWrite}. Returns true when done (the owner sleeps on), false to hand
+         * the connection to the owner's thread.
+         */
+        boolean runInline();
+    }
+
+    private static final int OWNED = 0;
+    private static final int IDLE = 1;
+    private static final int INLINE = 2;
+    private static final int HANDED = 3;
+
     private final FdHandle fd;
     private final Poller poller;
     private final ReentrantLock writeLock = new ReentrantLock();
@@ -33,6 +57,9 @@ public final class EpollWire extends Wire implements Poller.Target {
     private volatile boolean interrupted;
     private volatile boolean hangup;
     private boolean drained;
+    private final AtomicInteger owner = new AtomicInteger(OWNED);
+    private volatile InlineReader inlineReader;
+    private boolean handedOver;
 
     EpollWire(int fd, Poller poller, SocketAddress remote, SocketAddress local, boolean unix, int unixPort) {
         super(remote, local, unix, unixPort);
@@ -48,6 +75,11 @@ public final class EpollWire extends Wire implements Poller.Target {
         return fd.fd;
     }
 
+    /** Lets the poller run {@code r} while the owner waits idle (null: never). Owner thread. */
+    public void inlineReader(InlineReader r) {
+        inlineReader = r;
+    }
+
     @Override
     public void onEvents(boolean readable, boolean writable, boolean hangup) {
         if (hangup) {
@@ -55,9 +87,14 @@ public final class EpollWire extends Wire implements Poller.Target {
         }
         if (readable) {
             readReady = true;
-            Thread t = readWaiter;
-            if (t != null) {
-                LockSupport.unpark(t);
+            InlineReader r = inlineReader;
+            if (r != null && !hangup && owner.get() == IDLE && owner.compareAndSet(IDLE, INLINE)) {
+                runInline(r);
+            } else {
+                Thread t = readWaiter;
+                if (t != null) {
+                    LockSupport.unpark(t);
+                }
             }
         }
         if (writable) {
@@ -103,17 +140,118 @@ public final class EpollWire extends Wire implements Poller.Target {
         }
     }
 
+    private void runInline(InlineReader r) {
+        boolean done;
+        try {
+            done = r.runInline();
+        } catch (RuntimeException | Error e) {
+            io.pgloom.log.Log.bug("inline read failed", e);
+            done = false;
+        }
+        owner.set(done ? IDLE : HANDED);
+        // the owner takes over, or was woken meanwhile (close, interrupt) and looks again now
+        if (!done || interrupted || hangup || fd.isClosed()) {
+            Thread t = readWaiter;
+            if (t != null) {
+                LockSupport.unpark(t);
+            }
+        }
+    }
+
+    /**
+     * One non-blocking read for an inline pass: the bytes read, 0 when none are there, -1 at end
+     * of stream. Afterwards {@link #drainedNow} says whether the socket may hold more.
+     */
+    @Override
+    public int readNow(byte[] b, int off, int len) throws IOException {
+        readReady = false;
+        if (!fd.acquire()) {
+            return -1;
+        }
+        long n;
+        try {
+            n = NativeIo.recv(readErrno, fd.fd, b, off, len, 0);
+        } finally {
+            fd.release();
+        }
+        if (n > 0) {
+            drained = n < len;
+            return (int) n;
+        }
+        if (n == 0) {
+            return -1;
+        }
+        int err = NativeIo.errno(readErrno);
+        if (err == Linux.EAGAIN) {
+            drained = true;
+            return 0;
+        }
+        if (err == Linux.EINTR) {
+            drained = false;
+            return 0;
+        }
+        throw new SocketException(Linux.strerror(err));
+    }
+
+    /** Whether the last read found the socket empty (the next data comes with a new edge). */
+    public boolean drainedNow() {
+        return drained;
+    }
+
     @Override
     public boolean wouldWait() {
         return drained && !readReady && !hangup;
     }
 
+    /**
+     * Waits for data without a buffer. With an {@link InlineReader} set, the owner waits IDLE:
+     * the poller may serve reads itself meanwhile, and if it hands over, this returns at once
+     * with {@link #handedOver()} true (the work is in the owner's buffer and state, not in the
+     * socket).
+     */
     @Override
     public void awaitReadable() throws IOException {
-        if (drained) {
+        if (!drained) {
+            return;
+        }
+        InlineReader r = inlineReader;
+        if (r == null) {
             parkUntilReadable();
             drained = false;
+            return;
         }
+        readWaiter = Thread.currentThread();
+        try {
+            owner.set(IDLE);
+            while (true) {
+                int o = owner.get();
+                if (o == HANDED) {
+                    owner.set(OWNED);
+                    handedOver = true;
+                    return;
+                }
+                if (o == IDLE && (readReady || hangup || interrupted || fd.isClosed())) {
+                    if (owner.compareAndSet(IDLE, OWNED)) {
+                        drained = false;
+                        return;
+                    }
+                    continue;
+                }
+                LockSupport.park(this);
+            }
+        } finally {
+            readWaiter = null;
+        }
+    }
+
+    /** Whether the last {@link #awaitReadable} ended because an inline pass handed over (once). */
+    @Override
+    public boolean handedOver() {
+        if (handedOver) {
+            handedOver = false;
+            return true;
+        }
+        return false;
     }
 
     private void parkUntilReadable() throws IOException {
@@ -210,8 +348,55 @@ public final class EpollWire extends Wire implements Poller.Target {
         }
     }
 
+    /**
+     * Writes what the socket takes now, never waiting (for an inline pass): the number of bytes
+     * written, possibly 0 when another writer holds the socket or its buffer is full.
+     */
+    @Override
+    public int tryWrite(byte[] b, int off, int len) throws IOException {
+        if (!writeLock.tryLock()) {
+            return 0;
+        }
+        int done = 0;
+        try {
+            while (done < len) {
+                writeReady = false;
+                if (!fd.acquire()) {
+                    throw closed();
+                }
+                long n;
+                try {
+                    n = NativeIo.send(writeErrno, fd.fd, b, off + done, len - done);
+                } finally {
+                    fd.release();
+                }
+                if (n > 0) {
+                    done += (int) n;
+                    continue;
+                }
+                int err = NativeIo.errno(writeErrno);
+                if (err == Linux.EAGAIN) {
+                    return done;
+                }
+                if (err != Linux.EINTR) {
+                    throw new SocketException(Linux.strerror(err));
+                }
+            }
+            return done;
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
+        if (Poller.onPollerThread()) {
+            // a poller thread waiting for a writable edge that only it delivers would wait forever
+            if (tryWrite(b, off, len) < len) {
+                throw new SocketException("write would block on a poller thread");
+            }
+            return;
+        }
         writeLock.lock();
         try {
             while (len > 0) {

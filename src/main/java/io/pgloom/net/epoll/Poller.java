@@ -12,11 +12,25 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * One edge-triggered epoll set and the platform thread that waits on it. Each descriptor is
- * registered once, for input and output, and never re-armed; an event only sets the target's
- * ready flag and unparks the virtual thread waiting on it, which then does its own non-blocking
- * read or write. Targets are found by descriptor number. Thread-safe.
+ * registered once, for input and output, and never re-armed; an event sets the target's ready
+ * flag and either unparks the virtual thread waiting on it, or, for a connection idle between
+ * requests, runs its work right here (see {@link EpollWire#awaitReadable}). Targets are found by
+ * descriptor number. Thread-safe.
  */
 final class Poller {
+    /** The poller's own thread: code running on it must never park waiting for that poller. */
+    static final class PollerThread extends Thread {
+        PollerThread(Runnable r, String name) {
+            super(r, name);
+            setDaemon(true);
+        }
+    }
+
+    /** Whether the caller is a poller thread (which must not block on a socket). */
+    static boolean onPollerThread() {
+        return Thread.currentThread() instanceof PollerThread;
+    }
+
     /** What the poller wakes: an edge of readability and/or writability. */
     interface Target {
         /**
@@ -37,7 +51,7 @@ final class Poller {
     private final ReentrantLock growLock = new ReentrantLock();
     private volatile AtomicReferenceArray<Target> targets = new AtomicReferenceArray<>(4096);
 
-    Poller() throws IOException {
+    Poller(String name) throws IOException {
         epfd = NativeIo.epollCreate();
         if (epfd < 0) {
             throw new IOException("epoll_create1 failed");
@@ -45,8 +59,7 @@ final class Poller {
         Arena arena = Arena.global();
         events = arena.allocate((long) EVENT_SIZE * MAX_EVENTS, 8);
         waitErrno = NativeIo.newErrno(arena);
-        Thread t = Thread.ofPlatform().daemon().name("pgloom-epoll").unstarted(this::loop);
-        t.start();
+        new PollerThread(this::loop, name).start();
     }
 
     private static boolean isPackedEventLayout() {
