@@ -408,7 +408,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
             }
             if (!unsent) {
                 try {
-                    if (!in.fill()) {
+                    if (!in.fillIdle()) {
                         unsent = in.available() > 0; // an inline pass handed over what it could not send
                         continue;
                     }

@@ -6,7 +6,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -42,10 +41,10 @@ public final class Pool {
 
     // guarded by lock
     private final ArrayDeque<PoolEntry> idle = new ArrayDeque<>();
-    private final Set<PoolEntry> active = new LinkedHashSet<>();
-    private final Set<PoolEntry> login = new LinkedHashSet<>();
-    private final Set<PoolEntry> tested = new LinkedHashSet<>();
-    private final Set<PoolEntry> beingCanceled = new LinkedHashSet<>();
+    private final EntryList active = new EntryList();
+    private final EntryList login = new EntryList();
+    private final EntryList tested = new EntryList();
+    private final EntryList beingCanceled = new EntryList();
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
     private int welcomeWaiters;
     private int clients;

@@ -16,6 +16,9 @@ public abstract class PoolEntry {
     boolean closeNeeded;
     /** Cancel requests in flight against it; guarded by the pool lock. */
     int cancelsInFlight;
+    /** Links of the {@link EntryList} of its state; guarded by the pool lock. */
+    PoolEntry listPrev;
+    PoolEntry listNext;
     /** Lifetime after which it is closed when unused, with jitter; fixed at launch. */
     final long lifetimeNanos;
 

@@ -18,10 +18,12 @@ public interface ByteSource {
     }
 
     /**
-     * Whether the last {@link #awaitReadable} returned because work was done on the reader's
-     * behalf and handed to it, rather than because data arrived (asked once per wait).
+     * Like {@link #awaitReadable}, at a message boundary between requests, where work may be done
+     * on the reader's behalf meanwhile (see {@code EpollWire}); returns true when that work was
+     * handed to the reader rather than data having arrived.
      */
-    default boolean handedOver() {
+    default boolean awaitIdle() throws IOException {
+        awaitReadable();
         return false;
     }
 

@@ -96,20 +96,36 @@ public final class MessageStream {
      * Reads more bytes, blocking until at least one arrives; first moves unconsumed bytes to the
      * front when there is no room after them.
      *
-     * @return false when nothing was read because an inline pass handed the connection over
-     *     while it waited (the caller looks at its buffer and deferred work first)
      * @throws PeerClosedException at end of stream
      */
-    public boolean fill() throws IOException {
+    public void fill() throws IOException {
+        fill(false);
+    }
+
+    /**
+     * {@link #fill()} at a message boundary between requests, where the wait may let the
+     * transport work on the connection's behalf ({@link ByteSource#awaitIdle}).
+     *
+     * @return false when nothing was read because that work was handed to the caller (which
+     *     looks at its buffer and deferred work first)
+     */
+    public boolean fillIdle() throws IOException {
+        return fill(true);
+    }
+
+    private boolean fill(boolean idle) throws IOException {
         if (start == end && (buf == NONE || source.wouldWait())) {
             // nothing buffered and nothing to read: wait without a (pooled) buffer
             if (pool != null && buf != NONE) {
                 pool.give(buf);
                 buf = NONE;
             }
-            source.awaitReadable();
-            if (source.handedOver()) {
-                return false;
+            if (idle) {
+                if (source.awaitIdle()) {
+                    return false;
+                }
+            } else {
+                source.awaitReadable();
             }
             if (buf == NONE) {
                 buf = pool.take();

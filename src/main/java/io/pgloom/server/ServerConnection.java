@@ -277,7 +277,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             }
             if (!unread) {
                 try {
-                    if (!in.fill()) {
+                    if (!in.fillIdle()) {
                         unread = true; // an inline pass handed over: its leftovers come first
                         continue;
                     }

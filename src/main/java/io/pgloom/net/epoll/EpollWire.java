@@ -59,7 +59,6 @@ public final class EpollWire extends Wire implements Poller.Target {
     private boolean drained;
     private final AtomicInteger owner = new AtomicInteger(OWNED);
     private volatile InlineReader inlineReader;
-    private boolean handedOver;
 
     EpollWire(int fd, Poller poller, SocketAddress remote, SocketAddress local, boolean unix, int unixPort) {
         super(remote, local, unix, unixPort);
@@ -169,19 +168,30 @@ public final class EpollWire extends Wire implements Poller.Target {
             return -1;
         }
         long n;
+        int want = len;
+        MemorySegment errno = readErrno;
         try {
-            n = NativeIo.recv(readErrno, fd.fd, b, off, len, 0);
+            if (Thread.currentThread() instanceof Poller.PollerThread pt) {
+                want = (int) Math.min(len, pt.scratch.byteSize());
+                errno = pt.errno;
+                n = NativeIo.recv(errno, fd.fd, pt.scratch, want);
+                if (n > 0) {
+                    MemorySegment.copy(pt.scratch, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, b, off, (int) n);
+                }
+            } else {
+                n = NativeIo.recv(errno, fd.fd, b, off, len, 0);
+            }
         } finally {
             fd.release();
         }
         if (n > 0) {
-            drained = n < len;
+            drained = n < want;
             return (int) n;
         }
         if (n == 0) {
             return -1;
         }
-        int err = NativeIo.errno(readErrno);
+        int err = NativeIo.errno(errno);
         if (err == Linux.EAGAIN) {
             drained = true;
             return 0;
@@ -203,22 +213,29 @@ public final class EpollWire extends Wire implements Poller.Target {
         return drained && !readReady && !hangup;
     }
 
-    /**
-     * Waits for data without a buffer. With an {@link InlineReader} set, the owner waits IDLE:
-     * the poller may serve reads itself meanwhile, and if it hands over, this returns at once
-     * with {@link #handedOver()} true (the work is in the owner's buffer and state, not in the
-     * socket).
-     */
     @Override
     public void awaitReadable() throws IOException {
+        if (drained) {
+            parkUntilReadable();
+            drained = false;
+        }
+    }
+
+    /**
+     * Waits for data at a message boundary. With an {@link InlineReader} set, the owner waits
+     * IDLE: the poller may serve reads itself meanwhile, and if it hands over, this returns true
+     * at once (the work is in the owner's buffer and state, not in the socket).
+     */
+    @Override
+    public boolean awaitIdle() throws IOException {
         if (!drained) {
-            return;
+            return false;
         }
         InlineReader r = inlineReader;
         if (r == null) {
             parkUntilReadable();
             drained = false;
-            return;
+            return false;
         }
         readWaiter = Thread.currentThread();
         try {
@@ -227,13 +244,12 @@ public final class EpollWire extends Wire implements Poller.Target {
                 int o = owner.get();
                 if (o == HANDED) {
                     owner.set(OWNED);
-                    handedOver = true;
-                    return;
+                    return true;
                 }
                 if (o == IDLE && (readReady || hangup || interrupted || fd.isClosed())) {
                     if (owner.compareAndSet(IDLE, OWNED)) {
                         drained = false;
-                        return;
+                        return false;
                     }
                     continue;
                 }
@@ -244,15 +260,6 @@ public final class EpollWire extends Wire implements Poller.Target {
         }
     }
 
-    /** Whether the last {@link #awaitReadable} ended because an inline pass handed over (once). */
-    @Override
-    public boolean handedOver() {
-        if (handedOver) {
-            handedOver = false;
-            return true;
-        }
-        return false;
-    }
 
     private void parkUntilReadable() throws IOException {
         readWaiter = Thread.currentThread();
@@ -358,6 +365,8 @@ public final class EpollWire extends Wire implements Poller.Target {
             return 0;
         }
         int done = 0;
+        Poller.PollerThread pt = Thread.currentThread() instanceof Poller.PollerThread p ? p : null;
+        MemorySegment errno = pt != null ? pt.errno : writeErrno;
         try {
             while (done < len) {
                 writeReady = false;
@@ -366,7 +375,13 @@ public final class EpollWire extends Wire implements Poller.Target {
                 }
                 long n;
                 try {
-                    n = NativeIo.send(writeErrno, fd.fd, b, off + done, len - done);
+                    if (pt != null) {
+                        int chunk = (int) Math.min(len - done, pt.scratch.byteSize());
+                        MemorySegment.copy(b, off + done, pt.scratch, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, chunk);
+                        n = NativeIo.send(errno, fd.fd, pt.scratch, chunk);
+                    } else {
+                        n = NativeIo.send(errno, fd.fd, b, off + done, len - done);
+                    }
                 } finally {
                     fd.release();
                 }
@@ -374,7 +389,7 @@ public final class EpollWire extends Wire implements Poller.Target {
                     done += (int) n;
                     continue;
                 }
-                int err = NativeIo.errno(writeErrno);
+                int err = NativeIo.errno(errno);
                 if (err == Linux.EAGAIN) {
                     return done;
                 }

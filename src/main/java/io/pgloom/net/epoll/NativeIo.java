@@ -128,6 +128,24 @@ public final class NativeIo {
         }
     }
 
+    /** recv into native memory: nothing is allocated. */
+    static long recv(MemorySegment e, int fd, MemorySegment buf, int len) {
+        try {
+            return (long) RECV.invokeExact(e, fd, buf, (long) len, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** send from native memory: nothing is allocated. */
+    static long send(MemorySegment e, int fd, MemorySegment buf, int len) {
+        try {
+            return (long) SEND.invokeExact(e, fd, buf, (long) len, Linux.MSG_NOSIGNAL);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     static long send(MemorySegment e, int fd, byte[] b, int off, int len) {
         try {
             return (long) SEND.invokeExact(e, fd, MemorySegment.ofArray(b).asSlice(off, len), (long) len, Linux.MSG_NOSIGNAL);

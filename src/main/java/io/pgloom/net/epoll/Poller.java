@@ -20,11 +20,20 @@ import java.util.concurrent.locks.ReentrantLock;
 final class Poller {
     /** The poller's own thread: code running on it must never park waiting for that poller. */
     static final class PollerThread extends Thread {
+        /**
+         * Native memory for the recv and send of inline passes, copied to and from the heap
+         * arrays: a heap array handed to a native call needs a new segment object per call.
+         */
+        final MemorySegment scratch = Arena.global().allocate(SCRATCH_BYTES, 16);
+        final MemorySegment errno = NativeIo.newErrno(Arena.global());
+
         PollerThread(Runnable r, String name) {
             super(r, name);
             setDaemon(true);
         }
     }
+
+    private static final int SCRATCH_BYTES = 64 * 1024;
 
     /** Whether the caller is a poller thread (which must not block on a socket). */
     static boolean onPollerThread() {
