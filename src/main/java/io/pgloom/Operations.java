@@ -66,12 +66,18 @@ final class Operations implements Controls {
         waitUntil(() -> allReleased(p -> p.key().database().equals(db.name())));
     }
 
-    /** Pauses from SIGUSR1: like PAUSE, but nobody waits for it. */
-    void pauseAsync() {
-        if (pooler.pauseMode() == PauseMode.NONE && pooler.shutdownMode() == null) {
-            pooler.setPauseMode(PauseMode.PAUSE);
-            pools.setGlobalPause(true);
+    /**
+     * Pauses from SIGUSR1: like PAUSE, but nobody waits for it.
+     *
+     * @return false when already paused or suspended (or shutting down), which changes nothing
+     */
+    boolean pauseAsync() {
+        if (pooler.pauseMode() != PauseMode.NONE || pooler.shutdownMode() != null) {
+            return false;
         }
+        pooler.setPauseMode(PauseMode.PAUSE);
+        pools.setGlobalPause(true);
+        return true;
     }
 
     private boolean allReleased(Predicate<Pool> which) {
@@ -102,12 +108,15 @@ final class Operations implements Controls {
         }
         switch (pooler.pauseMode()) {
             case SUSPEND -> pooler.resumeFromSuspend();
-            case PAUSE -> {
-                pooler.setPauseMode(PauseMode.NONE);
-                pools.setGlobalPause(false);
-            }
+            case PAUSE -> resumeAll();
             case NONE -> throw new AdminError("pooler is not paused/suspended");
         }
+    }
+
+    /** Ends a global PAUSE (RESUME, SIGUSR2). */
+    void resumeAll() {
+        pooler.setPauseMode(PauseMode.NONE);
+        pools.setGlobalPause(false);
     }
 
     @Override

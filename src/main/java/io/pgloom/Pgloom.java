@@ -394,7 +394,7 @@ public final class Pgloom {
             leftBehind.closeAll();
             pidfile.remove();
             LogSetup.shutdown();
-            Runtime.getRuntime().halt(0);
+            Runtime.getRuntime().halt(exitCode);
         }
         janitor.stop();
         metrics.stop();
@@ -405,6 +405,13 @@ public final class Pgloom {
         operations.closeServers(p -> true, "pooler is shutting down");
         pidfile.remove();
         exited.countDown();
+    }
+
+    /** PgBouncer's {@code die()}: a FATAL line, then {@link #exitNow} with exit code 1. */
+    void die(String why) {
+        Log.fatal(why);
+        exitCode = 1;
+        exitNow(null);
     }
 
     private void closeTcpListeners() {
