@@ -22,7 +22,7 @@ public final class Main {
     static final String USAGE = """
             usage: pgloom [options] <config.toml | pgbouncer.ini>
 
-              -d, --daemon       run in the background (the launcher detaches; needs pidfile)
+              -d, --daemon       run in the background (needs pidfile and logfile); returns once it is up
               -R, --takeover     take over the sockets of a running pgloom or PgBouncer (aliases: --reboot)
               -q, --quiet        do not log to stderr
               -v, --verbose      more logging; repeat for more
@@ -83,16 +83,14 @@ public final class Main {
             return 0;
         }
         if (o.check()) {
-            try {
-                Pgloom.loadUsers(config.general());
-                Pgloom.loadTls(config.general(), w -> err.println("pgloom: warning: " + w));
-                Pgloom.loadHba(config.general(), w -> err.println("pgloom: warning: " + w));
-            } catch (StartupException e) {
-                err.println("pgloom: " + e.getMessage());
+            if (!validate(config, err)) {
                 return 1;
             }
             out.println("pgloom: configuration " + o.config() + " is valid");
             return 0;
+        }
+        if (o.daemon()) {
+            return Daemon.launch(args, o, config, err);
         }
         int verbose = Math.max(o.verbose(), config.get(General.VERBOSE));
         LogSetup.configure(!o.quiet(), config.get(General.LOGFILE), verbose);
@@ -107,6 +105,22 @@ public final class Main {
             return 1;
         } catch (InterruptedException e) {
             return 1;
+        }
+    }
+
+    /**
+     * Loads what a start would load besides the config (auth file, TLS keys, HBA rules); prints
+     * warnings and the first error to {@code err}.
+     */
+    static boolean validate(Config config, PrintStream err) {
+        try {
+            Pgloom.loadUsers(config.general());
+            Pgloom.loadTls(config.general(), w -> err.println("pgloom: warning: " + w));
+            Pgloom.loadHba(config.general(), w -> err.println("pgloom: warning: " + w));
+            return true;
+        } catch (StartupException e) {
+            err.println("pgloom: " + e.getMessage());
+            return false;
         }
     }
 

@@ -24,21 +24,34 @@ final class Pidfile {
         if (name.isEmpty()) {
             return;
         }
-        Path path = Path.of(name);
         try {
-            if (Files.exists(path)) {
-                String text = Files.readString(path, StandardCharsets.UTF_8).trim();
-                long pid = text.matches("\\d{1,10}") ? Long.parseLong(text) : -1;
-                if (pid < 0 || ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
-                    throw new StartupException("pidfile '" + name + "' exists, another instance running?");
-                }
+            if (check()) {
                 Log.log("stale pidfile, removing");
-                Files.deleteIfExists(path);
+                Files.deleteIfExists(Path.of(name));
             }
             write();
         } catch (IOException e) {
             throw new StartupException("pidfile '" + name + "': " + e.getMessage());
         }
+    }
+
+    /**
+     * Refuses when the pidfile names a live process, or cannot be parsed (as PgBouncer's
+     * {@code check_pidfile}); the {@code -d} launcher asks this before it starts its copy.
+     *
+     * @return true when there is a stale pidfile to remove
+     */
+    boolean check() throws StartupException, IOException {
+        Path path = Path.of(name);
+        if (name.isEmpty() || !Files.exists(path)) {
+            return false;
+        }
+        String text = Files.readString(path, StandardCharsets.UTF_8).trim();
+        long pid = text.matches("\\d{1,10}") ? Long.parseLong(text) : -1;
+        if (pid < 0 || ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+            throw new StartupException("pidfile '" + name + "' exists, another instance running?");
+        }
+        return true;
     }
 
     /** Writes our pid atomically (also used after a takeover, once the old pidfile is gone). */
