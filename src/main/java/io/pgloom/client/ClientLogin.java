@@ -175,7 +175,7 @@ final class ClientLogin {
             throw closing("bouncer config error", SqlState.PROTOCOL_VIOLATION);
         }
         UserEntry user = registry.users().get(loginUser);
-        logAttempt(dbName, userName);
+        logAttempt(dbName, userName, " pool_mode=" + registry.poolMode(db, loginUser).word());
         negotiateProtocol();
         LoginMethod method = LoginPolicy.decide(client, authType, dbName, userName);
         ClientAuth auth = new ClientAuth(client, in, general.get(General.SCRAM_ITERATIONS));
@@ -258,10 +258,10 @@ final class ClientLogin {
             admin = containsIgnoreCase(general.get(General.ADMIN_USERS), user);
             boolean stats = containsIgnoreCase(general.get(General.STATS_USERS), user) || authType == AuthType.ANY;
             if (!admin && !stats) {
-                logAttempt(ADMIN_DATABASE, user);
+                logAttempt(ADMIN_DATABASE, user, "");
                 throw closing("not allowed", SqlState.INVALID_AUTHORIZATION);
             }
-            logAttempt(ADMIN_DATABASE, user);
+            logAttempt(ADMIN_DATABASE, user, "");
             LoginMethod method = LoginPolicy.decide(client, authType == AuthType.ANY ? AuthType.TRUST : authType, ADMIN_DATABASE,
                     user);
             new ClientAuth(client, in, general.get(General.SCRAM_ITERATIONS)).authenticate(method, user, registry.users().get(user));
@@ -288,11 +288,16 @@ final class ClientLogin {
 
     // ------------------------------------------------------------------ logging
 
-    private void logAttempt(String db, String user) {
+    /**
+     * PgBouncer's {@code login attempt: db=.. user=.. tls=.. replication=..} line; pgloom appends
+     * {@code pool_mode=<mode>} for pooled databases ({@code suffix}), at the end so parsers of
+     * PgBouncer's line still match.
+     */
+    private void logAttempt(String db, String user, String suffix) {
         if (general.get(General.LOG_CONNECTIONS)) {
             String tls = client.tlsInfo();
             Log.log(client.logPrefix() + "login attempt: db=" + db + " user=" + user + " tls=" + (tls.isEmpty() ? "no" : tls)
-                    + " replication=no");
+                    + " replication=no" + suffix);
         }
     }
 

@@ -138,12 +138,26 @@ public final class PoolRegistry {
         });
     }
 
+    /**
+     * The pool mode a client of {@code db} logged in as {@code loginUser} gets (user › database ›
+     * general, the user being the database's forced user if it has one), as its pool will have
+     * it; creates nothing, so it can be asked before authentication.
+     */
+    public PoolMode poolMode(Database db, String loginUser) {
+        UserEntry u = users.get(db.forcedUser() != null ? db.forcedUser() : loginUser);
+        return poolMode(u != null ? u.overrides() : UserKeys.SECTION.defaults(), db.settings(), config.general());
+    }
+
+    private static PoolMode poolMode(Values user, Values db, Values general) {
+        return first(user.get(UserKeys.POOL_MODE), db.get(DatabaseKeys.POOL_MODE), general.get(General.POOL_MODE));
+    }
+
     /** Resolves a pool's limits and timeouts: user › database › general. */
     public PoolSettings settingsFor(Database db, UserEntry user) {
         Values g = config.general();
         Values d = db.settings();
         Values u = user.overrides();
-        PoolMode mode = first(u.get(UserKeys.POOL_MODE), d.get(DatabaseKeys.POOL_MODE), g.get(General.POOL_MODE));
+        PoolMode mode = poolMode(u, d, g);
         int size = first(u.get(UserKeys.POOL_SIZE), d.get(DatabaseKeys.POOL_SIZE), g.get(General.DEFAULT_POOL_SIZE));
         int reserve = first(u.get(UserKeys.RESERVE_POOL_SIZE), d.get(DatabaseKeys.RESERVE_POOL_SIZE),
                 g.get(General.RESERVE_POOL_SIZE));

@@ -185,7 +185,8 @@ public final class Adopter {
         FdRow.decodeParams(row.params()).forEach(cache::set);
         c.adopt(db, u, pool, cache, row.cancel());
         if (pools.general().get(General.LOG_CONNECTIONS)) {
-            Log.log(c.logPrefix() + "login attempt: db=" + row.database() + " user=" + row.user() + " tls=no replication=no");
+            Log.log(c.logPrefix() + "login attempt: db=" + row.database() + " user=" + row.user() + " tls=no replication=no"
+                    + " pool_mode=" + pool.settings().mode().word());
         }
         return c;
     }
