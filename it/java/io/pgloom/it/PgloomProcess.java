@@ -427,7 +427,8 @@ public final class PgloomProcess implements AutoCloseable {
         }
     }
 
-    private static List<String> javaCommand() {
+    /** {@code <java.home>/bin/java -jar <pgloom.jar>}: the start of every pgloom command line. */
+    static List<String> javaCommand() {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String jar = System.getProperty("pgloom.jar");
         if (jar == null) {
