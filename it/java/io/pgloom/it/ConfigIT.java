@@ -9,7 +9,9 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -18,7 +20,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The command line and the config files: bad TOML is refused with one clear line (file, key,
  * problem, no stack trace), {@code --check} and {@code --version}, and an unchanged
- * {@code pgbouncer.ini} (as is, and converted with {@code --convert}) that serves queries.
+ * {@code pgbouncer.ini} with databases, users and an auth file that serves clients as the same
+ * TOML does, and {@code bin/pgloom convert} printing TOML that runs the same (the login lines show
+ * the effective pool mode; SHOW CONFIG, DATABASES and USERS match).
  */
 @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class ConfigIT {
@@ -110,21 +114,43 @@ class ConfigIT {
 
     // *** pgbouncer.ini ***
 
-    /** An unchanged pgbouncer.ini, as a PgBouncer user has it (comments, spacing, connstring). */
+    /** The logins every config below must serve alike: database, user, password. */
+    private static final List<List<String>> LOGINS = List.of(
+            List.of("app", "app", "apppass"),
+            List.of("appstmt", "app", "apppass"),
+            List.of("appstmt", "md5user", "md5pass"));
+
+    /**
+     * What those logins see: the probe's answer and the pool mode of the login line (general
+     * session, database appstmt statement, user md5user transaction: user › database › general).
+     */
+    private static final List<String> SERVED = List.of(
+            "app/app: app/app/42 pool_mode=session",
+            "appstmt/app: app/app/42 pool_mode=statement",
+            "appstmt/md5user: md5user/app/42 pool_mode=transaction");
+
+    /**
+     * An unchanged pgbouncer.ini, as a PgBouncer user has it: comments, spacing, connection
+     * strings, a [users] section and an auth file.
+     */
     private static Path writeIni(Path dir, int port) throws IOException {
         Path userlist = dir.resolve("userlist.txt");
-        Files.writeString(userlist, "\"app\" \"apppass\"\n", StandardCharsets.UTF_8);
+        Files.writeString(userlist, "\"app\" \"apppass\"\n\"md5user\" \"md5pass\"\n", StandardCharsets.UTF_8);
         String ini = """
                 ;; pgbouncer.ini of a test
                 [databases]
-                app = host=%s port=%d dbname=app
+                app = host=%1$s port=%2$d dbname=app
+                appstmt = host=%1$s port=%2$d dbname=app pool_mode=statement
+
+                [users]
+                md5user = pool_mode=transaction
 
                 [pgbouncer]
                 listen_addr = 127.0.0.1
-                listen_port = %d
-                unix_socket_dir = %s
+                listen_port = %3$d
+                unix_socket_dir = %4$s
                 auth_type = md5
-                auth_file = %s
+                auth_file = %5$s
                 pool_mode = session
                 default_pool_size = 4
                 ; pgjdbc sends it
@@ -135,43 +161,105 @@ class ConfigIT {
         return file;
     }
 
-    private static String probe(PgloomProcess pgloom) throws SQLException {
-        try (Connection c = pgloom.connect("app", "app", "apppass")) {
+    private static String probe(PgloomProcess pgloom, String db, String user, String password) throws SQLException {
+        try (Connection c = pgloom.connect(db, user, password)) {
             return Sql.value(c, PROBE_SQL);
         }
     }
 
-    @Test
-    void pgbouncerIniServesLikeToml(@TempDir Path dir) throws Exception {
-        String viaToml;
-        try (PgloomProcess toml = goodConfig().start()) {
-            viaToml = probe(toml);
+    /** {@link #LOGINS} through pgloom (pgjdbc; psql over TCP and the unix socket too), as {@link #SERVED} lists them. */
+    private static List<String> serve(PgloomProcess pgloom) throws SQLException {
+        List<String> served = new ArrayList<>();
+        for (List<String> login : LOGINS) {
+            String db = login.get(0);
+            String user = login.get(1);
+            long mark = pgloom.logSize();
+            String value = probe(pgloom, db, user, login.get(2));
+            String line = pgloom.waitForLogAfter(mark, "login attempt: db=" + db + " user=" + user + " ",
+                    Duration.ofSeconds(10));
+            assertThat(line).contains(" tls=no replication=no pool_mode=");
+            served.add(db + "/" + user + ": " + value + " " + line.substring(line.indexOf("pool_mode=")));
         }
-        assertThat(viaToml).isEqualTo("app/app/42");
-        Path ini = writeIni(dir, PgloomProcess.freePort());
-        try (PgloomProcess pgloom = PgloomProcess.start(ini)) {
-            assertThat(probe(pgloom)).isEqualTo(viaToml);
-            assertThat(Psql.to(pgloom, "app", "app", "apppass").value(PROBE_SQL)).isEqualTo(viaToml);
-            assertThat(Psql.toSocket(pgloom, "app", "app", "apppass").value(PROBE_SQL)).isEqualTo(viaToml);
-            Psql.Result wrong = Psql.to(pgloom, "app", "app", "wrong").command("select 1");
-            assertThat(wrong.exitCode()).as(wrong.toString()).isEqualTo(2);
-            assertThat(wrong.stderr()).contains("password authentication failed");
+        assertThat(Psql.toSocket(pgloom, "app", "app", "apppass").value(PROBE_SQL)).isEqualTo("app/app/42");
+        Psql.Result wrong = Psql.to(pgloom, "app", "app", "wrong").command("select 1");
+        assertThat(wrong.exitCode()).as(wrong.toString()).isEqualTo(2);
+        assertThat(wrong.stderr()).contains("password authentication failed");
+        return served;
+    }
+
+    /**
+     * SHOW CONFIG, DATABASES and USERS on the console, without what differs between two runs of
+     * one configuration (conffile, current_* counts).
+     */
+    private static String consoleView(PgloomProcess pgloom) {
+        StringBuilder out = new StringBuilder();
+        for (String show : List.of("CONFIG", "DATABASES", "USERS")) {
+            Psql.Result r = Psql.toSocket(pgloom, "pgbouncer", "pgbouncer", "")
+                    .run(Duration.ofSeconds(20), "-A", "-F", "|", "-P", "footer=off", "-c", "SHOW " + show);
+            assertThat(r.ok()).as(r.toString()).isTrue();
+            List<String> lines = r.stdout().strip().lines().toList();
+            List<String> header = List.of(lines.get(0).split("\\|", -1));
+            out.append("SHOW ").append(show).append('\n');
+            for (String line : lines) {
+                if (line.startsWith("conffile|")) {
+                    continue;
+                }
+                String[] cells = line.split("\\|", -1);
+                for (int i = 0; i < cells.length && i < header.size(); i++) {
+                    if (!header.get(i).startsWith("current_")) {
+                        out.append(cells[i]).append('|');
+                    }
+                }
+                out.append('\n');
+            }
         }
+        return out.toString();
     }
 
     @Test
-    void convertedIniStartsAndServes(@TempDir Path dir) throws Exception {
+    void pgbouncerIniServesLikeToml(@TempDir Path dir) throws Exception {
+        List<String> viaToml;
+        try (PgloomProcess toml = goodConfig()
+                .set("default_pool_size", 4)
+                .database("appstmt", Map.of("host", pg.host(), "port", pg.port(), "dbname", "app",
+                        "pool_mode", "statement"))
+                .userSection("md5user", Map.of("pool_mode", "transaction"))
+                .user("md5user", "md5pass")
+                .set("auth_type", "md5")
+                .start()) {
+            viaToml = serve(toml);
+        }
+        assertThat(viaToml).isEqualTo(SERVED);
         Path ini = writeIni(dir, PgloomProcess.freePort());
-        PgloomProcess.Exit converted = PgloomProcess.runToExit(List.of("--convert", ini.toString()), RUN_TIMEOUT);
-        assertThat(converted.code()).as(converted.output()).isZero();
-        assertThat(converted.output()).contains("[pgloom]").contains("listen_port").doesNotContain("[pgbouncer]");
+        try (PgloomProcess pgloom = PgloomProcess.start(ini)) {
+            assertThat(serve(pgloom)).isEqualTo(viaToml);
+        }
+    }
+
+    /** {@code bin/pgloom convert pgbouncer.ini}: TOML that --check accepts and that runs as the ini does. */
+    @Test
+    void convertPrintsEquivalentToml(@TempDir Path dir) throws Exception {
+        Path ini = writeIni(dir, PgloomProcess.freePort());
+        Path script = Path.of(System.getProperty("pgloom.basedir", System.getProperty("user.dir")), "bin", "pgloom");
+        Exec.Result converted = Exec.run(List.of(script.toString(), "convert", ini.toString()), Map.of(), RUN_TIMEOUT,
+                false);
+        assertThat(converted.exitCode()).as(converted.describe()).isZero();
+        assertThat(converted.stdout()).contains("[pgloom]").contains("[databases.appstmt]").contains("[users.md5user]")
+                .doesNotContain("[pgbouncer]");
 
         Path toml = dir.resolve("converted.toml");
-        Files.writeString(toml, converted.output(), StandardCharsets.UTF_8);
+        Files.writeString(toml, converted.stdout(), StandardCharsets.UTF_8);
         PgloomProcess.Exit check = PgloomProcess.runToExit(List.of("--check", toml.toString()), RUN_TIMEOUT);
-        assertThat(check.code()).as(converted.output() + "\n----\n" + check.output()).isZero();
+        assertThat(check.code()).as(converted.stdout() + "\n----\n" + check.output()).isZero();
+        List<String> servedByIni;
+        String iniConsole;
+        try (PgloomProcess pgloom = PgloomProcess.start(ini)) {
+            servedByIni = serve(pgloom);
+            iniConsole = consoleView(pgloom);
+        }
         try (PgloomProcess pgloom = PgloomProcess.start(toml)) {
-            assertThat(probe(pgloom)).isEqualTo("app/app/42");
+            assertThat(serve(pgloom)).isEqualTo(servedByIni).isEqualTo(SERVED);
+            assertThat(consoleView(pgloom)).isEqualTo(iniConsole);
         }
     }
 }
