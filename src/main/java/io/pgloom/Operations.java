@@ -250,6 +250,8 @@ final class Operations implements Controls {
 
     /** Re-reads the config and auth files; on any error keeps the running configuration. */
     boolean reloadFromFile() {
+        // before anything can fail: logrotate's "kill -HUP" must move the log even when the new config is bad
+        LogSetup.reopen();
         Config current = pools.config();
         Config next;
         UserList users;
