@@ -167,7 +167,7 @@ class ConfigIT {
         }
     }
 
-    /** {@link #LOGINS} through pgloom (pgjdbc; psql over TCP and the unix socket too), as {@link #SERVED} lists them. */
+    /** {@link #LOGINS} through pgloom with pgjdbc (and psql: unix socket, wrong password), as {@link #SERVED}. */
     private static List<String> serve(PgloomProcess pgloom) throws SQLException {
         List<String> served = new ArrayList<>();
         for (List<String> login : LOGINS) {

@@ -162,7 +162,8 @@ class DaemonIT {
             Exec.Result launcher = launch(b.writeConfig(), List.of());
 
             assertThat(launcher.exitCode()).as(launcher.stdout()).isEqualTo(1);
-            assertThat(launcher.stdout()).containsPattern("the daemon \\(pid \\d+\\) exited with status 1 before it was up")
+            assertThat(launcher.stdout())
+                    .containsPattern("the daemon \\(pid \\d+\\) exited with status 1 before it was up")
                     .contains("FATAL could not listen on port " + taken.getLocalPort());
             assertThat(b.dir().resolve("pgloom.pid")).doesNotExist();
         }

@@ -188,7 +188,8 @@ class SignalsIT {
 
     @Test
     void sigusr1PausesAndSigusr2Resumes() throws Exception {
-        try (PgloomProcess pgloom = pooler().start(); Connection c = client(pgloom); Connection direct = Sql.admin(pg)) {
+        try (PgloomProcess pgloom = pooler().start(); Connection c = client(pgloom);
+                Connection direct = Sql.admin(pg)) {
             assertThat(Sql.value(c, "select 1")).isEqualTo("1");
 
             pgloom.signal("USR1");

@@ -106,7 +106,8 @@ final class Daemon {
         long deadline = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
         try {
             while (!copy.waitFor(POLL_MILLIS, TimeUnit.MILLISECONDS)) {
-                if (pid.equals(read(pidfile).trim()) && linesOf(log, logStart, pid).stream().anyMatch(l -> l.contains(up))) {
+                boolean written = pid.equals(read(pidfile).trim());
+                if (written && linesOf(log, logStart, pid).stream().anyMatch(l -> l.contains(up))) {
                     return 0;
                 }
                 if (System.nanoTime() - deadline > 0) {

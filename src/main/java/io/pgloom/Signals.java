@@ -23,7 +23,8 @@ final class Signals {
             Log.log("got SIGHUP, re-reading config");
             p.operations().reloadFromFile();
         });
-        handle("TERM", () -> shutdown(p, "SIGTERM", "waiting for all clients disconnect", ShutdownMode.WAIT_FOR_CLIENTS));
+        handle("TERM", () -> shutdown(p, "SIGTERM", "waiting for all clients disconnect",
+                ShutdownMode.WAIT_FOR_CLIENTS));
         handle("INT", () -> shutdown(p, "SIGINT", "waiting for all servers connections to be released",
                 ShutdownMode.WAIT_FOR_SERVERS));
         handle("USR1", () -> {
