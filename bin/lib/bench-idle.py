@@ -155,7 +155,7 @@ def main():
     p.add_argument("--jcmd", default="")
     p.add_argument("--user", default="app")
     p.add_argument("--db", default="app")
-    p.add_argument("--settle", type=float, default=2.0)
+    p.add_argument("--settle", type=float, default=4.0)  # > pgloom's idle_thread_timeout (2 s)
     a = p.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

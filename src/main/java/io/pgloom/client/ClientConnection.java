@@ -354,11 +354,32 @@ public final class ClientConnection implements LinkedClient, Runnable {
     }
 
     private void serve(boolean login) {
+        services.clients().add(this);
+        serve(login, false);
+    }
+
+    /** Carries on, on a new thread, with a client whose thread ended while it was idle. */
+    private void resume() {
+        serve(false, true);
+    }
+
+    /** Lets this client's thread end if it waits idle (idle_thread_timeout); the janitor asks. */
+    public void releaseIdleThread() {
+        if (wire instanceof io.pgloom.net.epoll.EpollWire ew) {
+            ew.requestLeave();
+        }
+    }
+
+    private void serve(boolean login, boolean resumed) {
         String reason = null;
         boolean notify = false;
         String sqlState = SqlState.PROTOCOL_VIOLATION;
-        services.clients().add(this);
+        boolean left = false;
         try {
+            if (resumed) {
+                workLoop();
+                return;
+            }
             Values g = services.pools().general();
             if (login) {
                 wire.tune(g);
@@ -375,6 +396,8 @@ public final class ClientConnection implements LinkedClient, Runnable {
                 return;
             }
             workLoop();
+        } catch (io.pgloom.net.epoll.EpollWire.ThreadLeft e) {
+            left = true; // the connection lives on without a thread until it needs one
         } catch (ClientClosing e) {
             reason = e.getMessage();
             notify = e.notifyClient;
@@ -390,7 +413,9 @@ public final class ClientConnection implements LinkedClient, Runnable {
             Log.bug(logPrefix() + "client thread failed", e);
             reason = "internal error";
         } finally {
-            finish(reason, notify, sqlState);
+            if (!left) {
+                finish(reason, notify, sqlState);
+            }
         }
     }
 
@@ -399,6 +424,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
         in.setInterruptible(true);
         if (wire instanceof io.pgloom.net.epoll.EpollWire ew && services.pools().general().get(General.POLLER_INLINE)) {
             ew.inlineReader(this::runInline);
+            ew.resumer(() -> Thread.ofVirtual().name("C-0x" + Long.toHexString(id)).start(this::resume));
         }
         boolean unsent = in.available() > 0;
         while (true) {

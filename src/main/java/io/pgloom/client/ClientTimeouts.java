@@ -25,7 +25,13 @@ public final class ClientTimeouts {
                     c.close("client_login_timeout", true, SqlState.PROTOCOL_VIOLATION);
                 }
             }
-            case ACTIVE -> checkActive(c, now, g);
+            case ACTIVE -> {
+                checkActive(c, now, g);
+                long leaveAfter = g.get(General.IDLE_THREAD_TIMEOUT).toNanos();
+                if (leaveAfter > 0 && now - c.lastActivityNanos() > leaveAfter) {
+                    c.releaseIdleThread();
+                }
+            }
             default -> {
             }
         }

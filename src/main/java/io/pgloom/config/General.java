@@ -40,6 +40,7 @@ public final class General {
     public static final Setting<String> TRANSPORT = B.fixed("transport", ValueTypes.oneOf("auto", "epoll", "nio"), "auto");
     public static final Setting<Integer> POLLER_THREADS = B.fixed("poller_threads", integer(0, 1024), 0);
     public static final Setting<Boolean> POLLER_INLINE = B.fixed("poller_inline", BOOLEAN, true);
+    public static final Setting<Duration> IDLE_THREAD_TIMEOUT = B.seconds("idle_thread_timeout", 2);
 
     // --- authentication ---
     public static final Setting<AuthType> AUTH_TYPE = B.add("auth_type", AuthType.TYPE, AuthType.MD5);

@@ -321,7 +321,8 @@ class GeneralKeysTest {
                 "unix_socket_group", "so_reuseport", "pidfile", "job_name", "track_extra_parameters", "disable_pqexec",
                 "pkt_buf");
         // pgloom's own keys, not PgBouncer's: their reload rule is pgloom's choice
-        Set<String> pgloomOnly = Set.of("metrics_listen", "transport", "poller_threads", "poller_inline");
+        Set<String> pgloomOnly = Set.of("metrics_listen", "transport", "poller_threads", "poller_inline",
+                "idle_thread_timeout");
         for (Setting<?> s : General.SECTION.settings()) {
             if (s.supported() && !pgloomOnly.contains(s.name())) {
                 assertThat(s.reloadable()).as("reloadable(%s)", s.name()).isEqualTo(!fixed.contains(s.name()));

@@ -59,6 +59,10 @@ public final class EpollWire extends Wire implements Poller.Target {
     private boolean drained;
     private final AtomicInteger owner = new AtomicInteger(OWNED);
     private volatile InlineReader inlineReader;
+    /** Starts a new owner thread for a connection whose thread left while idle (null: never leave). */
+    private volatile Runnable resumer;
+    private volatile boolean leaveRequested;
+    private final AtomicInteger left = new AtomicInteger();
 
     EpollWire(int fd, Poller poller, SocketAddress remote, SocketAddress local, boolean unix, int unixPort) {
         super(remote, local, unix, unixPort);
@@ -79,6 +83,51 @@ public final class EpollWire extends Wire implements Poller.Target {
         inlineReader = r;
     }
 
+    /**
+     * Lets the owner's thread end while it waits idle, after {@link #requestLeave}: the
+     * connection then lives on in its objects and the poller, and whatever would have woken the
+     * thread (a hand-over, a close, an interrupt, a hang-up) runs {@code r} on a new one instead,
+     * which must go back to waiting through {@link #awaitIdle}. Owner thread.
+     */
+    public void resumer(Runnable r) {
+        resumer = r;
+    }
+
+    /** Asks an owner waiting idle to let its thread end ({@link ThreadLeft}). Any thread. */
+    public void requestLeave() {
+        if (resumer != null && left.get() == 0 && owner.get() == IDLE) {
+            leaveRequested = true;
+            Thread t = readWaiter;
+            if (t != null) {
+                LockSupport.unpark(t);
+            }
+        }
+    }
+
+    /** Whether the owner's thread has ended while idle (SHOW and tests). */
+    public boolean threadLeft() {
+        return left.get() != 0;
+    }
+
+    /** Thrown out of {@link #awaitIdle} when the owner's thread should end; a singleton. */
+    public static final class ThreadLeft extends RuntimeException {
+        public static final ThreadLeft INSTANCE = new ThreadLeft();
+
+        private ThreadLeft() {
+            super("idle thread left", null, false, false);
+        }
+    }
+
+    /** Wakes the owner waiting to read, or starts a new one if its thread has left. */
+    private void wakeReader() {
+        Thread t = readWaiter;
+        if (t != null) {
+            LockSupport.unpark(t);
+        } else if (left.get() != 0 && left.compareAndSet(1, 0)) {
+            resumer.run();
+        }
+    }
+
     @Override
     public void onEvents(boolean readable, boolean writable, boolean hangup) {
         if (hangup) {
@@ -90,10 +139,7 @@ public final class EpollWire extends Wire implements Poller.Target {
             if (r != null && !hangup && owner.get() == IDLE && owner.compareAndSet(IDLE, INLINE)) {
                 runInline(r);
             } else {
-                Thread t = readWaiter;
-                if (t != null) {
-                    LockSupport.unpark(t);
-                }
+                wakeReader();
             }
         }
         if (writable) {
@@ -150,10 +196,7 @@ public final class EpollWire extends Wire implements Poller.Target {
         owner.set(done ? IDLE : HANDED);
         // the owner takes over, or was woken meanwhile (close, interrupt) and looks again now
         if (!done || interrupted || hangup || fd.isClosed()) {
-            Thread t = readWaiter;
-            if (t != null) {
-                LockSupport.unpark(t);
-            }
+            wakeReader();
         }
     }
 
@@ -228,8 +271,8 @@ public final class EpollWire extends Wire implements Poller.Target {
      */
     @Override
     public boolean awaitIdle() throws IOException {
-        if (!drained) {
-            return false;
+        if (!drained && owner.get() == OWNED) {
+            return false; // (a thread resumed after its predecessor left finds IDLE or HANDED)
         }
         InlineReader r = inlineReader;
         if (r == null) {
@@ -239,7 +282,7 @@ public final class EpollWire extends Wire implements Poller.Target {
         }
         readWaiter = Thread.currentThread();
         try {
-            owner.set(IDLE);
+            owner.compareAndSet(OWNED, IDLE); // a resumed thread finds IDLE or HANDED already
             while (true) {
                 int o = owner.get();
                 if (o == HANDED) {
@@ -253,13 +296,38 @@ public final class EpollWire extends Wire implements Poller.Target {
                     }
                     continue;
                 }
+                if (o == IDLE && leaveRequested && leave()) {
+                    throw ThreadLeft.INSTANCE;
+                }
                 LockSupport.park(this);
             }
         } finally {
-            readWaiter = null;
+            if (readWaiter == Thread.currentThread()) {
+                readWaiter = null;
+            }
         }
     }
 
+
+    /**
+     * Ends the owner's wait for good unless a wake-up races with it: from the moment
+     * {@code left} is set, every waker starts a new thread instead of unparking this one, and
+     * the check after it sees any wake-up that came before.
+     */
+    private boolean leave() {
+        leaveRequested = false;
+        readWaiter = null;
+        left.set(1);
+        int o = owner.get();
+        if (o == HANDED || (o == IDLE && (readReady || hangup || interrupted || fd.isClosed()))) {
+            if (left.compareAndSet(1, 0)) {
+                readWaiter = Thread.currentThread();
+                return false; // stay: the wake-up is ours
+            }
+            // a waker took it and starts a new thread
+        }
+        return true;
+    }
 
     private void parkUntilReadable() throws IOException {
         readWaiter = Thread.currentThread();
@@ -283,10 +351,7 @@ public final class EpollWire extends Wire implements Poller.Target {
     @Override
     public boolean interruptRead() {
         interrupted = true;
-        Thread t = readWaiter;
-        if (t != null) {
-            LockSupport.unpark(t);
-        }
+        wakeReader();
         return true;
     }
 
@@ -477,10 +542,7 @@ public final class EpollWire extends Wire implements Poller.Target {
     @Override
     public void close() {
         if (fd.close()) {
-            Thread r = readWaiter;
-            if (r != null) {
-                LockSupport.unpark(r);
-            }
+            wakeReader();
             Thread w = writeWaiter;
             if (w != null) {
                 LockSupport.unpark(w);
