@@ -178,8 +178,12 @@ final class ClientLogin {
         logAttempt(dbName, userName, " pool_mode=" + registry.poolMode(db, loginUser).word());
         negotiateProtocol();
         LoginMethod method = LoginPolicy.decide(client, authType, dbName, userName);
+        UserEntry checked = secretHolder(method, db, loginUser, user);
         ClientAuth auth = new ClientAuth(client, in, general.get(General.SCRAM_ITERATIONS));
-        auth.authenticate(method, loginUser, user);
+        auth.authenticate(method, loginUser, checked);
+        if (checked != null) {
+            user = checked;
+        }
         if (user == null) {
             user = registry.user(loginUser);
         }
@@ -193,6 +197,19 @@ final class ClientLogin {
         client.loggedIn();
         pool.stats().clientLogins.increment();
         return true;
+    }
+
+    /**
+     * The entry whose secret checks the client: the user's stored one, or with auth_query the one
+     * it returns now (null: unknown, mock authentication). An auth_query secret from an earlier
+     * login is not used once auth_query no longer applies.
+     */
+    private UserEntry secretHolder(LoginMethod method, Database db, String loginUser, UserEntry user) {
+        boolean needsSecret = method.kind() != LoginMethod.Kind.ANY && method.kind() != LoginMethod.Kind.REJECT;
+        if (needsSecret && AuthLookup.applies(db, user, general)) {
+            return new AuthLookup(client, registry).lookUp(db, loginUser);
+        }
+        return user != null && user.hasStoredSecret() ? user : null;
     }
 
     private void rememberScramKeys(ScramServer.Success success, UserEntry user, Database db) {
