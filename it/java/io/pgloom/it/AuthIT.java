@@ -3,6 +3,8 @@ package io.pgloom.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
@@ -14,19 +16,22 @@ import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Authentication on both sides of pgloom with pgjdbc (and psql) as clients.
  *
  * <p>Client side: auth_type md5, scram-sha-256, plain and trust, each with the right and a wrong
- * password and an unknown user (which must fail exactly like a wrong password); auth_file
- * secrets in plain, {@code md5...} and {@code SCRAM-SHA-256$...} form.
+ * password and an unknown user (which must fail exactly like a wrong password); any (every name
+ * logs in as the forced user; a database without one is a config error) and cert (a client
+ * certificate for the user logs in, one for another user does not); auth_file secrets in plain,
+ * {@code md5...} and {@code SCRAM-SHA-256$...} form. auth_type hba is HbaIT's.
  *
  * <p>Server side: pgloom logging in to PostgreSQL with md5 (role md5user), with SCRAM from a
  * plain password, and with SCRAM pass-through (only the SCRAM secret is known, the keys come
  * from the client's own SCRAM login), and a wrong server password with server_login_retry.
  */
-@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+@Timeout(value = 90, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class AuthIT {
 
     private static PgCluster pg;
@@ -40,6 +45,9 @@ class AuthIT {
             appScramSecret = Sql.value(admin, "select rolpassword from pg_authid where rolname = 'app'");
         }
         assertThat(appScramSecret).startsWith("SCRAM-SHA-256$4096:");
+        try (Connection admin = Sql.admin(pg)) {
+            assertThat(Sql.value(admin, "show password_encryption")).isEqualTo("scram-sha-256");
+        }
     }
 
     private static PgloomProcess.Builder pooler(String authType) {
@@ -142,6 +150,45 @@ class AuthIT {
         }
     }
 
+    @Test
+    void any() throws SQLException {
+        Map<String, Object> forced = new LinkedHashMap<>(Map.of("host", pg.host(), "port", pg.port(), "dbname", "app",
+                "user", "app", "password", "apppass"));
+        try (PgloomProcess pgloom = pooler("any").database("app", forced).database("noforced", pg, "app").start()) {
+            // No password asked, the name given is ignored: the forced user logs in.
+            assertThat(currentUser(pgloom, "app", "whoever", "")).isEqualTo("app");
+            assertThat(Psql.to(pgloom, "app", "someone_else", "").value("select current_user")).isEqualTo("app");
+            // A database without a forced user cannot be used with auth_type any.
+            SQLException e = Sql.error(() -> connect(pgloom, "noforced", "app", "apppass").close());
+            assertThat(e.getMessage()).as(e.toString()).contains("bouncer config error");
+            pgloom.waitForLog("auth_type=any requires forced user", Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
+    void cert(@TempDir Path dir) {
+        Certs ca = Certs.newCa(dir, "authit");
+        Certs.Pair server = ca.server("pgloom", "pgloom");
+        Certs.Pair appCert = ca.client("app-client", "app");
+        try (PgloomProcess pgloom = pooler("cert").set("client_tls_sslmode", "require")
+                .set("client_tls_key_file", server.key().toString())
+                .set("client_tls_cert_file", server.cert().toString())
+                .set("client_tls_ca_file", ca.caCert().toString())
+                .database("app", pg, "app").user("app", "apppass").user("md5user", "md5pass").start()) {
+            Psql.Result ok = Psql.to(pgloom, "app", "app", "").withEnv("PGSSLMODE", "require")
+                    .withEnv("PGSSLCERT", appCert.cert().toString()).withEnv("PGSSLKEY", appCert.key().toString())
+                    .command("select current_user");
+            assertThat(ok.exitCode()).as(ok.toString()).isZero();
+            assertThat(ok.stdout()).contains("app");
+            // the certificate names app, not md5user
+            Psql.Result other = Psql.to(pgloom, "app", "md5user", "md5pass").withEnv("PGSSLMODE", "require")
+                    .withEnv("PGSSLCERT", appCert.cert().toString()).withEnv("PGSSLKEY", appCert.key().toString())
+                    .command("select 1");
+            assertThat(other.exitCode()).as(other.toString()).isEqualTo(2);
+            assertThat(other.stderr()).contains("certificate authentication failed");
+        }
+    }
+
     // *** Client side: auth_file secrets ***
 
     @Test
@@ -220,7 +267,19 @@ class AuthIT {
                     assertThat(Sql.value(c, "select current_user")).isEqualTo("app");
                 }
                 assertThat(pgloom.log()).doesNotContain("login failed");
+                assertNoFileContains(pgloom.dir(), "apppass");
             }
+        }
+    }
+
+    /** No file of pgloom's (config, auth_file, log) holds {@code text}. */
+    private static void assertNoFileContains(Path dir, String text) {
+        try (java.util.stream.Stream<Path> files = Files.walk(dir)) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                assertThat(new String(Files.readAllBytes(f), StandardCharsets.ISO_8859_1)).as(f.toString()).doesNotContain(text);
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 

@@ -113,6 +113,9 @@ class HbaIT {
     @Test
     void trustAndReject() throws SQLException {
         assertThat(currentUser("trustdb", "app", "not the password")).isEqualTo("app");
+        // trust still needs a user pgloom knows
+        SQLException unknown = refused("trustdb", "nobody_here", "");
+        assertThat(unknown.getMessage()).as(unknown.toString()).contains("\"trust\" authentication failed");
         SQLException e = refused("rejectdb", "app", "apppass");
         assertThat(e.getMessage()).contains("login rejected");
         pgloom.waitForLog("rejectdb/app@127.0.0.1:\\d+ closing because: login rejected", LOG_WAIT);

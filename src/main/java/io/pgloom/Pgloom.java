@@ -11,6 +11,7 @@ import io.pgloom.auth.hba.HbaReloader;
 import io.pgloom.client.ClientConnection;
 import io.pgloom.client.ClientRegistry;
 import io.pgloom.client.ClientServices;
+import io.pgloom.client.LoginFailures;
 import io.pgloom.config.Config;
 import io.pgloom.config.General;
 import io.pgloom.config.Values;
@@ -74,9 +75,9 @@ public final class Pgloom {
         ShowCommands show = new ShowCommands(showSource);
         this.metrics = new MetricsEndpoint(showSource);
         this.services = new ClientServices(pools, clients, new AdminConsole(operations, show),
-                () -> shutdownMode != null || exiting, tls, hba);
+                () -> shutdownMode != null || exiting, tls, hba, new LoginFailures());
         this.janitor = new Janitor(pools, clients, () -> pauseMode == PauseMode.SUSPEND, this::shutdownProgress,
-                showSource.stats()::tick);
+                showSource.stats()::tick, this::expireLoginFailures);
         this.pidfile = new Pidfile(config.get(General.PIDFILE));
     }
 
@@ -357,6 +358,11 @@ public final class Pgloom {
             pools.setGlobalPause(true);
             pools.refuseAll("server shutting down", SqlState.ADMIN_SHUTDOWN);
         }
+    }
+
+    /** Janitor job: forgets login failures older than client_login_failure_window. */
+    private void expireLoginFailures() {
+        services.loginFailures().expire(pools.clock().nanos(), pools.general().get(General.CLIENT_LOGIN_FAILURE_WINDOW).toNanos());
     }
 
     /** Janitor job: ends the process once what a graceful shutdown waits for is gone. */

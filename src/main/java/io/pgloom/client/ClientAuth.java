@@ -2,6 +2,7 @@ package io.pgloom.client;
 
 import io.pgloom.auth.Cleartext;
 import io.pgloom.auth.Md5;
+import io.pgloom.auth.MockSecrets;
 import io.pgloom.auth.ScramServer;
 import io.pgloom.auth.Secret;
 import io.pgloom.pool.UserEntry;
@@ -20,8 +21,10 @@ import java.security.SecureRandom;
  * Checks a client the way its {@link LoginMethod} says: trust, reject, plain (cleartext), md5 (or
  * SCRAM when the stored secret is a SCRAM secret, as PgBouncer upgrades it), scram-sha-256, and
  * cert and peer through {@link IdentityCheck}.
- * Users the pooler does not know get the same challenge as known ones and always fail, so a probe
- * cannot learn which users exist. Runs on the client's thread.
+ * Users the pooler does not know get the same challenge as known ones, their answer is checked
+ * against a stand-in secret with the same work ({@link MockSecrets}, SCRAM's mock exchange), and
+ * they fail only at the end with the text a wrong password gets, so a probe cannot learn which
+ * users exist. Runs on the client's thread.
  */
 final class ClientAuth {
     /** PostgreSQL's limit on an authentication message. */
@@ -66,7 +69,9 @@ final class ClientAuth {
             case PLAIN -> {
                 send(b -> BackendMessages.authCleartext(b));
                 String password = readPassword();
-                if (secret == null || password.isEmpty() || !Cleartext.verify(secret, userName, password)) {
+                Secret check = secret != null ? secret : MockSecrets.scram(userName, scramIterations);
+                boolean proved = !password.isEmpty() && Cleartext.verify(check, userName, password);
+                if (secret == null || !proved) {
                     throw failed("password authentication failed");
                 }
             }
@@ -86,7 +91,9 @@ final class ClientAuth {
         RANDOM.nextBytes(salt);
         send(b -> BackendMessages.authMd5(b, salt));
         String response = readPassword();
-        if (secret == null || response.isEmpty() || !Md5.verify(secret, userName, salt, response)) {
+        Secret check = secret != null ? secret : MockSecrets.md5(userName);
+        boolean proved = !response.isEmpty() && Md5.verify(check, userName, salt, response);
+        if (secret == null || !proved) {
             throw failed("password authentication failed");
         }
     }
@@ -102,7 +109,11 @@ final class ClientAuth {
             throw new ProtocolViolationException("client selected an invalid SASL authentication mechanism");
         }
         int len = initial.int32();
-        String clientFirst = new String(initial.bytes(len < 0 ? 0 : len), StandardCharsets.UTF_8);
+        // -1 is "no data"; otherwise exactly the rest of the message (no overflow, no trailing bytes)
+        if (len == -1 ? initial.remaining() != 0 : len != initial.remaining()) {
+            throw new ProtocolViolationException("invalid SASLInitialResponse length " + len);
+        }
+        String clientFirst = new String(initial.bytes(Math.max(len, 0)), StandardCharsets.UTF_8);
         in.consume();
         String serverFirst = server.handleClientFirst(clientFirst);
         send(b -> BackendMessages.authSaslContinue(b, serverFirst));
@@ -124,15 +135,28 @@ final class ClientAuth {
         return password;
     }
 
+    /**
+     * The next PasswordMessage (or SASL message). The type byte is checked as soon as it arrives,
+     * before any length: anything else, such as a second StartupMessage (which begins with a zero
+     * byte of its length), ends the login at once instead of waiting for the bytes a misread
+     * length would promise; the user of the login can never change (PgBouncer CVE-2026-107350).
+     */
     private BodyReader readAuthMessage() throws IOException {
-        in.nextMessage(AUTH_MESSAGE_LIMIT);
-        if (in.tag() != FrontendTag.PASSWORD) {
-            if (in.tag() == FrontendTag.TERMINATE) {
+        byte tag = in.awaitFirstByte();
+        if (tag != FrontendTag.PASSWORD) {
+            if (tag == FrontendTag.TERMINATE) {
                 throw new ClientConnection.ClientClosing("client close request", false, SqlState.PROTOCOL_VIOLATION);
             }
-            throw new ProtocolViolationException("expected password packet, got " + (char) in.tag());
+            throw new ProtocolViolationException(tag == 0
+                    ? "unexpected startup packet during authentication"
+                    : "expected password packet, got " + describe(tag));
         }
+        in.nextMessage(AUTH_MESSAGE_LIMIT);
         return in.body("password packet");
+    }
+
+    private static String describe(byte tag) {
+        return tag >= 32 && tag < 127 ? "'" + (char) tag + "'" : String.valueOf(tag & 0xff);
     }
 
     private void send(java.util.function.Consumer<MessageBuilder> encoder) throws IOException {

@@ -73,6 +73,7 @@ final class ClientLogin {
             db = user;
         }
         client.identify(db, user);
+        refuseIfBlocked();
         Map<String, String> tracked = startupSettings(p);
         if (db.equals(ADMIN_DATABASE)) {
             consoleLogin(user, tracked.get("application_name"));
@@ -180,7 +181,7 @@ final class ClientLogin {
         LoginMethod method = LoginPolicy.decide(client, authType, dbName, userName);
         UserEntry checked = secretHolder(method, db, loginUser, user);
         ClientAuth auth = new ClientAuth(client, in, general.get(General.SCRAM_ITERATIONS));
-        auth.authenticate(method, loginUser, checked);
+        authenticate(auth, method, loginUser, checked);
         if (checked != null) {
             user = checked;
         }
@@ -261,6 +262,53 @@ final class ClientLogin {
         client.wire().write(b.buffer());
     }
 
+    // ------------------------------------------------------------------ failed-login limit
+
+    /** Runs the exchange, counting a failure against the client's address. */
+    private void authenticate(ClientAuth auth, LoginMethod method, String userName, UserEntry user) throws IOException {
+        try {
+            auth.authenticate(method, userName, user);
+        } catch (ClientConnection.ClientClosing e) {
+            if (SqlState.INVALID_PASSWORD.equals(e.sqlState) || SqlState.INVALID_AUTHORIZATION.equals(e.sqlState)) {
+                countFailure();
+            }
+            throw e;
+        } catch (io.pgloom.proto.ProtocolViolationException e) {
+            countFailure();
+            throw e;
+        }
+    }
+
+    /** client_login_failure_limit: an address that failed too often is refused before any exchange. */
+    private void refuseIfBlocked() {
+        java.net.InetAddress address = limitedAddress();
+        if (address != null && services.loginFailures().blocked(address, registry.clock().nanos())) {
+            throw closing("too many failed logins from this address (client_login_failure_limit)",
+                    SqlState.INVALID_AUTHORIZATION);
+        }
+    }
+
+    private void countFailure() {
+        java.net.InetAddress address = limitedAddress();
+        if (address == null) {
+            return;
+        }
+        int limit = general.get(General.CLIENT_LOGIN_FAILURE_LIMIT);
+        long window = general.get(General.CLIENT_LOGIN_FAILURE_WINDOW).toNanos();
+        if (services.loginFailures().failed(address, registry.clock().nanos(), limit, window)) {
+            Log.warning(client.logPrefix() + "client_login_failure_limit: " + limit + " failed logins from "
+                    + address.getHostAddress() + ", its logins are refused for " + general.get(General.CLIENT_LOGIN_FAILURE_WINDOW).toSeconds() + "s");
+        }
+    }
+
+    /** The client's IP address when the failed-login limit is on (never for unix sockets). */
+    private java.net.InetAddress limitedAddress() {
+        if (general.get(General.CLIENT_LOGIN_FAILURE_LIMIT) <= 0 || client.wire().isUnix()) {
+            return null;
+        }
+        return client.wire().remoteInetAddress();
+    }
+
     // ------------------------------------------------------------------ admin console
 
     private void consoleLogin(String user, String applicationName) throws IOException {
@@ -281,7 +329,7 @@ final class ClientLogin {
             logAttempt(ADMIN_DATABASE, user, "");
             LoginMethod method = LoginPolicy.decide(client, authType == AuthType.ANY ? AuthType.TRUST : authType, ADMIN_DATABASE,
                     user);
-            new ClientAuth(client, in, general.get(General.SCRAM_ITERATIONS)).authenticate(method, user, registry.users().get(user));
+            authenticate(new ClientAuth(client, in, general.get(General.SCRAM_ITERATIONS)), method, user, registry.users().get(user));
         }
         client.attachConsole(applicationName);
         MessageBuilder b = new MessageBuilder(512);

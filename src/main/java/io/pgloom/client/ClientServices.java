@@ -12,9 +12,10 @@ import io.pgloom.pool.PoolRegistry;
  * @param shutdown tells whether new logins are refused (any SHUTDOWN mode)
  * @param tls the TLS contexts (the client side is used for SSLRequest and direct TLS)
  * @param hba the HBA rules and ident maps for {@code auth_type = "hba"}
+ * @param loginFailures failed logins per address ({@code client_login_failure_limit})
  */
 public record ClientServices(PoolRegistry pools, ClientRegistry clients, Console console,
-        java.util.function.BooleanSupplier shutdown, TlsReloader tls, HbaReloader hba) {
+        java.util.function.BooleanSupplier shutdown, TlsReloader tls, HbaReloader hba, LoginFailures loginFailures) {
 
     /** The admin console (database {@code pgbouncer}). */
     public interface Console {

@@ -56,6 +56,9 @@ public final class General {
     public static final Setting<List<String>> ADMIN_USERS = B.add("admin_users", LIST, List.of());
     public static final Setting<List<String>> STATS_USERS = B.add("stats_users", LIST, List.of());
     public static final Setting<Integer> SCRAM_ITERATIONS = B.add("scram_iterations", integer(1, 100_000_000), 4096);
+    /** pgloom's own: failed logins from one address within the window that block it; 0 is off. */
+    public static final Setting<Integer> CLIENT_LOGIN_FAILURE_LIMIT = B.add("client_login_failure_limit", integer(0, MAX), 0);
+    public static final Setting<Duration> CLIENT_LOGIN_FAILURE_WINDOW = B.seconds("client_login_failure_window", 60);
 
     // --- pooling ---
     public static final Setting<PoolMode> POOL_MODE = B.add("pool_mode", PoolMode.TYPE, PoolMode.SESSION);

@@ -68,6 +68,11 @@ public final class MessageStream {
         return buf.length;
     }
 
+    /** The largest message accepted (max_packet_size). */
+    public int maxPacketSize() {
+        return maxPacketSize;
+    }
+
     public long bytesRead() {
         return bytesRead;
     }
@@ -225,6 +230,14 @@ public final class MessageStream {
 
     /** The type byte of the message at {@link #start()}; needs {@code available() >= 5}. */
     public byte peekTag() {
+        return buf[start];
+    }
+
+    /** Blocks until at least one byte is buffered and returns it (a message's type byte). */
+    public byte awaitFirstByte() throws IOException {
+        while (available() < 1) {
+            fill();
+        }
         return buf[start];
     }
 

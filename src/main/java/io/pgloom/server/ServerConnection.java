@@ -200,6 +200,9 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         }
         if (!r.ok()) {
             if (closeReason.compareAndSet(null, r.closeReason())) {
+                if ("login failed".equals(r.closeReason()) && r.clientError() != null) {
+                    Log.warning(prefix + r.clientError());
+                }
                 logClose(r.closeReason());
             }
             if (r.wire() != null) {
@@ -739,10 +742,20 @@ public final class ServerConnection extends PoolEntry implements Runnable {
                 || tag == BackendTag.COPY_IN_RESPONSE || tag == BackendTag.COPY_BOTH_RESPONSE;
     }
 
+    /**
+     * The whole size of the message at {@code pos}. A length below 4 or above max_packet_size
+     * (which, as in PgBouncer, bounds result rows too) ends the connection, so a lying length can
+     * neither overflow the size nor make the buffer grow without limit.
+     */
     private int sizeAt(byte[] b, int pos) {
         int len = MessageBuilder.getInt(b, pos + 1);
         if (len < 4) {
             throw new ProtocolViolationException("bad pkt header");
+        }
+        int max = in.maxPacketSize();
+        if (len > max - 1) {
+            throw new ProtocolViolationException("server message too large (" + ((len & 0xffffffffL) + 1)
+                    + " bytes, max_packet_size " + max + ")");
         }
         return len + 1;
     }

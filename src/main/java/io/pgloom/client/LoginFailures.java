@@ -1,0 +1,66 @@
+package io.pgloom.client;
+
+import java.net.InetAddress;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Failed logins per client IP address, for {@code client_login_failure_limit}: an address that
+ * fails {@code limit} times within {@code window} is blocked for {@code window} from that
+ * failure on. Refused logins of a blocked address do not count (they are not attempts). A
+ * successful login does not clear the count, so one known password cannot keep a guessing client
+ * going. Entries whose window is over are dropped by {@link #expire}, which the janitor calls,
+ * so the map holds only the addresses that failed within the last window. Thread-safe: entries
+ * are immutable and replaced atomically.
+ */
+public final class LoginFailures {
+    /** Failures counted since {@code firstNanos}; {@code blocked} until {@code blockedUntilNanos}. */
+    private record Entry(long firstNanos, int count, boolean blocked, long blockedUntilNanos) {
+        boolean blockedAt(long now) {
+            return blocked && now - blockedUntilNanos < 0;
+        }
+
+        boolean countingAt(long now, long windowNanos) {
+            return count > 0 && now - firstNanos <= windowNanos;
+        }
+    }
+
+    private final ConcurrentHashMap<InetAddress, Entry> byAddress = new ConcurrentHashMap<>();
+
+    /** Whether logins from {@code address} are refused now. */
+    public boolean blocked(InetAddress address, long now) {
+        Entry e = byAddress.get(address);
+        return e != null && e.blockedAt(now);
+    }
+
+    /**
+     * Counts one failed login; returns true when this failure blocks the address (for the log).
+     *
+     * @param limit failures within the window that block; 0 counts nothing
+     */
+    public boolean failed(InetAddress address, long now, int limit, long windowNanos) {
+        if (limit <= 0) {
+            return false;
+        }
+        Entry after = byAddress.compute(address, (a, e) -> {
+            boolean blocked = e != null && e.blockedAt(now);
+            long blockedUntil = e == null ? 0 : e.blockedUntilNanos();
+            Entry counting = e != null && e.countingAt(now, windowNanos) ? e : new Entry(now, 0, blocked, blockedUntil);
+            int count = counting.count() + 1;
+            if (count >= limit) {
+                return new Entry(now, 0, true, now + windowNanos);
+            }
+            return new Entry(counting.firstNanos(), count, blocked, blockedUntil);
+        });
+        return after.count() == 0 && after.blockedUntilNanos() == now + windowNanos;
+    }
+
+    /** Forgets the addresses that are neither blocked nor have failures within the window. */
+    public void expire(long now, long windowNanos) {
+        byAddress.entrySet().removeIf(en -> !en.getValue().blockedAt(now) && !en.getValue().countingAt(now, windowNanos));
+    }
+
+    /** Addresses tracked now. */
+    public int size() {
+        return byAddress.size();
+    }
+}

@@ -1,0 +1,69 @@
+package io.pgloom.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import org.junit.jupiter.api.Test;
+
+/** client_login_failure_limit bookkeeping on a made-up clock (which may be negative, as nanoTime). */
+class LoginFailuresTest {
+    private static final long S = 1_000_000_000L;
+    private static final long WINDOW = 60 * S;
+    private static final long T0 = -5 * S;
+
+    private static InetAddress address(String text) {
+        try {
+            return InetAddress.getByName(text);
+        } catch (UnknownHostException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void limitWithinTheWindowBlocksForTheWindow() {
+        LoginFailures f = new LoginFailures();
+        InetAddress a = address("192.0.2.1");
+        assertThat(f.blocked(a, T0)).isFalse();
+        assertThat(f.failed(a, T0, 3, WINDOW)).isFalse();
+        assertThat(f.failed(a, T0 + S, 3, WINDOW)).isFalse();
+        assertThat(f.blocked(a, T0 + S)).isFalse();
+        assertThat(f.failed(a, T0 + 2 * S, 3, WINDOW)).as("third failure blocks").isTrue();
+        assertThat(f.blocked(a, T0 + 2 * S)).isTrue();
+        assertThat(f.blocked(a, T0 + 2 * S + WINDOW - 1)).isTrue();
+        assertThat(f.blocked(a, T0 + 2 * S + WINDOW)).isFalse();
+        assertThat(f.blocked(address("192.0.2.2"), T0 + 2 * S)).as("other addresses").isFalse();
+    }
+
+    @Test
+    void failuresOlderThanTheWindowAreForgotten() {
+        LoginFailures f = new LoginFailures();
+        InetAddress a = address("2001:db8::1");
+        f.failed(a, T0, 2, WINDOW);
+        assertThat(f.failed(a, T0 + WINDOW + 1, 2, WINDOW)).as("the first failure is too old").isFalse();
+        assertThat(f.blocked(a, T0 + WINDOW + 1)).isFalse();
+        assertThat(f.failed(a, T0 + WINDOW + 2, 2, WINDOW)).isTrue();
+    }
+
+    @Test
+    void limitZeroCountsNothing() {
+        LoginFailures f = new LoginFailures();
+        InetAddress a = address("192.0.2.1");
+        for (int i = 0; i < 10; i++) {
+            assertThat(f.failed(a, T0, 0, WINDOW)).isFalse();
+        }
+        assertThat(f.blocked(a, T0)).isFalse();
+        assertThat(f.size()).isZero();
+    }
+
+    @Test
+    void expireKeepsOnlyBlockedAndCountingAddresses() {
+        LoginFailures f = new LoginFailures();
+        f.failed(address("192.0.2.1"), T0, 1, WINDOW); // blocked
+        f.failed(address("192.0.2.2"), T0, 5, WINDOW); // counting
+        f.expire(T0 + S, WINDOW);
+        assertThat(f.size()).isEqualTo(2);
+        f.expire(T0 + WINDOW + 1, WINDOW);
+        assertThat(f.size()).isZero();
+    }
+}
