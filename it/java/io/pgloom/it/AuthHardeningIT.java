@@ -145,6 +145,11 @@ class AuthHardeningIT {
         pgloom.waitForLog(Pattern.quote(raw.logAddress() + "closing because: " + reason), LOG_WAIT);
     }
 
+    /** As {@link #awaitClose(RawPg, String)}, and the close line names {@code dbAndUser} ("app/app"). */
+    private static void awaitClose(RawPg raw, String dbAndUser, String reason) {
+        pgloom.waitForLog(Pattern.quote(" " + dbAndUser + raw.logAddress() + "closing because: " + reason), LOG_WAIT);
+    }
+
     private static void sendIgnoringReset(RawPg raw, byte[] bytes) {
         try {
             raw.send(bytes);
@@ -161,8 +166,9 @@ class AuthHardeningIT {
             raw.send(startup("postgres", "app"));
             String text = fatalThenClose(raw, "08P01");
             assertThat(text).isEqualTo("unexpected startup packet during authentication");
-            awaitClose(raw, "unexpected startup packet during authentication");
-            assertThat(pgloom.log()).doesNotContain("/postgres" + raw.logAddress().strip());
+            // the connection is still app's when it closes, and never became postgres's
+            awaitClose(raw, "app/app", "unexpected startup packet during authentication");
+            assertThat(pgloom.log()).doesNotContain("/postgres" + raw.logAddress());
         }
     }
 
@@ -173,7 +179,8 @@ class AuthHardeningIT {
             assertThat(authCode(raw.read())).as("AuthenticationSASLContinue").isEqualTo(11);
             raw.send(startup("md5user", "app"));
             assertThat(fatalThenClose(raw, "08P01")).isEqualTo("unexpected startup packet during authentication");
-            awaitClose(raw, "unexpected startup packet during authentication");
+            awaitClose(raw, "app/app", "unexpected startup packet during authentication");
+            assertThat(pgloom.log()).doesNotContain("/md5user" + raw.logAddress());
         }
     }
 
@@ -184,12 +191,12 @@ class AuthHardeningIT {
         try (RawPg raw = scramStarted("app")) {
             raw.send(saslInitial("n,,n=,r=" + "x".repeat(2000)));
             assertThat(fatalThenClose(raw, "08P01"))
-                    .isEqualTo("malformed SCRAM client-first-message: nonce must be 1 to 1024 characters");
+                    .isEqualTo("malformed SCRAM client-first-message: nonce must be 1 to 1024 characters (scram_max_nonce_length)");
         }
         try (RawPg raw = scramStarted("app")) {
             raw.send(saslInitial("n,,n=,r=" + "x".repeat(5000)));
-            assertThat(fatalThenClose(raw, "08P01")).isEqualTo("SCRAM client-first-message longer than 4096 bytes");
-            awaitClose(raw, "SCRAM client-first-message longer than 4096 bytes");
+            assertThat(fatalThenClose(raw, "08P01")).isEqualTo("SCRAM client-first-message longer than 4096 bytes (scram_max_message_size)");
+            awaitClose(raw, "SCRAM client-first-message longer than 4096 bytes (scram_max_message_size)");
         }
     }
 
@@ -199,7 +206,7 @@ class AuthHardeningIT {
             raw.send(saslInitial("n,,n=,r=abc"));
             authCode(raw.read());
             raw.send(saslResponse("c=biws,r=abc" + "y".repeat(5000) + ",p=AAAA"));
-            assertThat(fatalThenClose(raw, "08P01")).isEqualTo("SCRAM client-final-message longer than 4096 bytes");
+            assertThat(fatalThenClose(raw, "08P01")).isEqualTo("SCRAM client-final-message longer than 4096 bytes (scram_max_message_size)");
         }
         try (RawPg raw = scramStarted("app")) {
             raw.send(saslInitial("n,,n=,r=abc"));
@@ -314,11 +321,12 @@ class AuthHardeningIT {
     @Test
     void overlongScramMessagesFromTheServerFailTheLogin() throws IOException {
         assertThat(serverLoginError("fake_first", "08P01"))
-                .isEqualTo("server login failed: SCRAM server-first-message longer than 4096 bytes");
+                .isEqualTo("server login failed: SCRAM server-first-message longer than 4096 bytes (scram_max_message_size)");
         assertThat(serverLoginError("fake_nonce", "08P01"))
-                .isEqualTo("server login failed: malformed SCRAM server-first-message: nonce must be 1 to 1024 characters");
+                .isEqualTo("server login failed: malformed SCRAM server-first-message: nonce must be 1 to 1024 characters"
+                        + " (scram_max_nonce_length)");
         assertThat(serverLoginError("fake_final", "08P01"))
-                .isEqualTo("server login failed: SCRAM server-final-message longer than 4096 bytes");
+                .isEqualTo("server login failed: SCRAM server-final-message longer than 4096 bytes (scram_max_message_size)");
         assertThat(serverLoginError("fake_huge", "08P01"))
                 .isEqualTo("server login failed: message too large (2147483648 bytes, max_packet_size 2147483647)");
         pgloom.waitForLog("fake_first/fakeuser@\\S+ server login failed: SCRAM server-first-message longer than 4096 bytes",
@@ -330,6 +338,7 @@ class AuthHardeningIT {
     void errorResponsesWithoutSqlstateFromTheServer() throws IOException {
         // at login: pgloom's connection_failure stands in for the missing code
         assertThat(serverLoginError("fake_login_error", "08006")).isEqualTo("no sqlstate here");
+        pgloom.waitForLog("fake_login_error/fakeuser@\\S+ server login failed: no sqlstate here", LOG_WAIT);
         assertThat(serverLoginError("fake_empty_error", "08006")).isEqualTo("server login failed");
         // in a session: passed on as it is, and the session goes on
         try (RawPg raw = RawPg.login(pgloom, "fake_query", "app")) {

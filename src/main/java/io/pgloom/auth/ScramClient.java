@@ -34,11 +34,13 @@ public final class ScramClient {
     private final ScramKeys passThroughKeys;
     private final String clientNonce;
     private final String clientFirstBare;
+    private final ScramLimits limits;
     private State state = State.EXPECT_SERVER_FIRST;
     private byte[] expectedServerSignature;
 
-    ScramClient(String password, ScramKeys passThroughKeys, String userName, String clientNonce) {
+    ScramClient(String password, ScramKeys passThroughKeys, String userName, String clientNonce, ScramLimits limits) {
         assert (password == null) != (passThroughKeys == null);
+        this.limits = Objects.requireNonNull(limits, "limits");
         this.password = password;
         this.passThroughKeys = passThroughKeys;
         this.clientNonce = clientNonce;
@@ -46,13 +48,13 @@ public final class ScramClient {
     }
 
     /** A client that derives its keys from a plain password. */
-    public static ScramClient forPassword(String password) {
-        return new ScramClient(Objects.requireNonNull(password, "password"), null, "", newNonce());
+    public static ScramClient forPassword(String password, ScramLimits limits) {
+        return new ScramClient(Objects.requireNonNull(password, "password"), null, "", newNonce(), limits);
     }
 
     /** A pass-through client using keys recovered from a client's SCRAM login. */
-    public static ScramClient forKeys(ScramKeys keys) {
-        return new ScramClient(null, Objects.requireNonNull(keys, "keys"), "", newNonce());
+    public static ScramClient forKeys(ScramKeys keys, ScramLimits limits) {
+        return new ScramClient(null, Objects.requireNonNull(keys, "keys"), "", newNonce(), limits);
     }
 
     /** The client-first-message, {@code n,,n=,r=<nonce>}. */
@@ -63,7 +65,7 @@ public final class ScramClient {
     /** Reads the server-first-message and returns the client-final-message with the proof. */
     public String handleServerFirst(String message) {
         expectState(State.EXPECT_SERVER_FIRST, "server-first-message");
-        ScramMessage reader = ScramMessage.of(message, "server-first-message");
+        ScramMessage reader = ScramMessage.of(message, "server-first-message", limits);
         if (reader.peekName() == 'm') {
             throw reader.malformed("unsupported mandatory extension");
         }
@@ -92,7 +94,7 @@ public final class ScramClient {
     /** Checks the server-final-message; returns normally only when the server proved itself. */
     public void verifyServerFinal(String message) throws AuthenticationFailedException {
         expectState(State.EXPECT_SERVER_FINAL, "server-final-message");
-        ScramMessage reader = ScramMessage.of(message, "server-final-message");
+        ScramMessage reader = ScramMessage.of(message, "server-final-message", limits);
         if (reader.peekName() == 'e') {
             String error = reader.attribute('e');
             throw new AuthenticationFailedException("server reported SCRAM error: " + printable(error));

@@ -11,32 +11,30 @@ import io.pgloom.proto.ProtocolViolationException;
  * names the message and the problem but never echoes peer bytes.
  */
 final class ScramMessage {
-    /** Largest SCRAM message accepted in either direction, in UTF-8 bytes. */
-    static final int MAX_MESSAGE_BYTES = 4096;
-    /** Longest nonce accepted (client nonce, or client plus server nonce). */
-    static final int MAX_NONCE_LENGTH = 1024;
-
     private final String text;
     private final String what;
+    private final ScramLimits limits;
     private int position;
     private int segmentStart;
     private String lastValue = "";
 
-    private ScramMessage(String text, String what) {
+    private ScramMessage(String text, String what, ScramLimits limits) {
         this.text = text;
         this.what = what;
+        this.limits = limits;
     }
 
     /** Starts reading {@code text}, the message called {@code what} in errors, after the size check. */
-    static ScramMessage of(String text, String what) {
+    static ScramMessage of(String text, String what, ScramLimits limits) {
         if (text == null) {
             throw new ProtocolViolationException("missing SCRAM " + what);
         }
-        if (text.length() > MAX_MESSAGE_BYTES || utf8Length(text) > MAX_MESSAGE_BYTES) {
+        int max = limits.maxMessageBytes();
+        if (text.length() > max || utf8Length(text) > max) {
             throw new ProtocolViolationException(
-                    "SCRAM " + what + " longer than " + MAX_MESSAGE_BYTES + " bytes");
+                    "SCRAM " + what + " longer than " + max + " bytes (scram_max_message_size)");
         }
-        return new ScramMessage(text, what);
+        return new ScramMessage(text, what, limits);
     }
 
     boolean atEnd() {
@@ -99,10 +97,10 @@ final class ScramMessage {
         return new ProtocolViolationException("malformed SCRAM " + what + ": " + problem);
     }
 
-    /** Checks a nonce: 1 to {@link #MAX_NONCE_LENGTH} printable ASCII characters other than ','. */
+    /** Checks a nonce: 1 to {@link ScramLimits#maxNonceLength()} printable ASCII characters other than ','. */
     String checkNonce(String nonce) {
-        if (nonce.isEmpty() || nonce.length() > MAX_NONCE_LENGTH) {
-            throw malformed("nonce must be 1 to " + MAX_NONCE_LENGTH + " characters");
+        if (nonce.isEmpty() || nonce.length() > limits.maxNonceLength()) {
+            throw malformed("nonce must be 1 to " + limits.maxNonceLength() + " characters (scram_max_nonce_length)");
         }
         for (int i = 0; i < nonce.length(); i++) {
             char c = nonce.charAt(i);

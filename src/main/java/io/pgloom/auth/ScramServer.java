@@ -64,14 +64,16 @@ public final class ScramServer {
     private final boolean adHoc;
     private final String mockReason;
     private final String serverNonce;
+    private final ScramLimits limits;
     private State state = State.EXPECT_CLIENT_FIRST;
     private String gs2Header;
     private String clientFirstBare;
     private String serverFirst;
     private String nonce;
 
-    ScramServer(Secret.Scram verifier, boolean adHoc, String mockReason, String serverNonce) {
+    ScramServer(Secret.Scram verifier, boolean adHoc, String mockReason, String serverNonce, ScramLimits limits) {
         this.verifier = Objects.requireNonNull(verifier);
+        this.limits = Objects.requireNonNull(limits, "limits");
         this.adHoc = adHoc;
         this.mockReason = mockReason;
         this.serverNonce = Objects.requireNonNull(serverNonce);
@@ -88,29 +90,29 @@ public final class ScramServer {
      * {@link ScramKeys#DEFAULT_ITERATIONS}) applies to the ad-hoc verifier of a plain password and
      * to mock exchanges; a stored SCRAM secret keeps its own count.
      */
-    public static ScramServer forUser(String user, Secret secret, int scramIterations) {
+    public static ScramServer forUser(String user, Secret secret, int scramIterations, ScramLimits limits) {
         Objects.requireNonNull(user, "user");
         checkIterations(scramIterations);
         return switch (Objects.requireNonNull(secret, "secret")) {
-            case Secret.Scram scram -> new ScramServer(scram, false, null, newServerNonce());
+            case Secret.Scram scram -> new ScramServer(scram, false, null, newServerNonce(), limits);
             case Secret.Plain plain when plain.password().isEmpty() ->
-                    mock(user, scramIterations, "user has an empty password");
-            case Secret.Plain plain -> adHoc(user, plain.password(), scramIterations);
+                    mock(user, scramIterations, "user has an empty password", limits);
+            case Secret.Plain plain -> adHoc(user, plain.password(), scramIterations, limits);
             case Secret.Md5Hash md5 ->
-                    mock(user, scramIterations, "user has an MD5 secret, SCRAM is impossible");
+                    mock(user, scramIterations, "user has an MD5 secret, SCRAM is impossible", limits);
         };
     }
 
     /** A mock exchange for a user that does not exist: realistic, and it always fails. */
-    public static ScramServer forUnknownUser(String user, int scramIterations) {
+    public static ScramServer forUnknownUser(String user, int scramIterations, ScramLimits limits) {
         checkIterations(scramIterations);
-        return mock(Objects.requireNonNull(user, "user"), scramIterations, "no such user");
+        return mock(Objects.requireNonNull(user, "user"), scramIterations, "no such user", limits);
     }
 
     /** Reads the client-first-message and returns the server-first-message. */
     public String handleClientFirst(String message) {
         expectState(State.EXPECT_CLIENT_FIRST, "client-first-message");
-        ScramMessage reader = ScramMessage.of(message, "client-first-message");
+        ScramMessage reader = ScramMessage.of(message, "client-first-message", limits);
         gs2Header = readGs2Header(reader);
         clientFirstBare = reader.rest();
         if (reader.peekName() == 'm') {
@@ -131,7 +133,7 @@ public final class ScramServer {
     /** Reads the client-final-message, checks the proof and returns the outcome. */
     public Result handleClientFinal(String message) {
         expectState(State.EXPECT_CLIENT_FINAL, "client-final-message");
-        ScramMessage reader = ScramMessage.of(message, "client-final-message");
+        ScramMessage reader = ScramMessage.of(message, "client-final-message", limits);
         byte[] channelBinding = StrictBase64.decode(reader.attribute('c'), "channel binding");
         if (!Arrays.equals(channelBinding, gs2Header.getBytes(StandardCharsets.US_ASCII))) {
             throw reader.malformed("channel binding does not match the gs2 header");
@@ -188,17 +190,17 @@ public final class ScramServer {
         state = State.DONE; // stays DONE if the message turns out malformed
     }
 
-    private static ScramServer adHoc(String user, String password, int iterations) {
+    private static ScramServer adHoc(String user, String password, int iterations, ScramLimits limits) {
         byte[] salt = derivedSalt(user);
         Secret.Scram verifier = ScramKeys.derive(password, salt, iterations).toSecret(salt, iterations);
-        return new ScramServer(verifier, true, null, newServerNonce());
+        return new ScramServer(verifier, true, null, newServerNonce(), limits);
     }
 
-    private static ScramServer mock(String user, int iterations, String reason) {
+    private static ScramServer mock(String user, int iterations, String reason, ScramLimits limits) {
         Secret.Scram verifier = new Secret.Scram(iterations, derivedSalt(user),
                 ScramCrypto.hmac(PROCESS_KEY, "mock stored key\0" + user),
                 ScramCrypto.hmac(PROCESS_KEY, "mock server key\0" + user));
-        return new ScramServer(verifier, false, reason, newServerNonce());
+        return new ScramServer(verifier, false, reason, newServerNonce(), limits);
     }
 
     private static void checkIterations(int iterations) {

@@ -3,8 +3,11 @@ package io.pgloom.client;
 import io.pgloom.auth.Cleartext;
 import io.pgloom.auth.Md5;
 import io.pgloom.auth.MockSecrets;
+import io.pgloom.auth.ScramLimits;
 import io.pgloom.auth.ScramServer;
 import io.pgloom.auth.Secret;
+import io.pgloom.config.General;
+import io.pgloom.config.Values;
 import io.pgloom.pool.UserEntry;
 import io.pgloom.proto.BackendMessages;
 import io.pgloom.proto.BodyReader;
@@ -27,21 +30,24 @@ import java.security.SecureRandom;
  * users exist. Runs on the client's thread.
  */
 final class ClientAuth {
-    /** PostgreSQL's limit on an authentication message. */
-    private static final int AUTH_MESSAGE_LIMIT = 65535 + 5;
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final ClientConnection client;
     private final MessageStream in;
     private final int scramIterations;
+    private final ScramLimits scramLimits;
+    /** client_login_max_packet_size: the largest PasswordMessage or SASL message. */
+    private final int messageLimit;
 
     /** Set after a successful SCRAM login against a stored SCRAM secret (for pass-through). */
     private ScramServer.Success scramSuccess;
 
-    ClientAuth(ClientConnection client, MessageStream in, int scramIterations) {
+    ClientAuth(ClientConnection client, MessageStream in, Values general) {
         this.client = client;
         this.in = in;
-        this.scramIterations = scramIterations;
+        this.scramIterations = general.get(General.SCRAM_ITERATIONS);
+        this.scramLimits = ScramLimits.of(general);
+        this.messageLimit = general.get(General.CLIENT_LOGIN_MAX_PACKET_SIZE);
     }
 
     ScramServer.Success scramSuccess() {
@@ -100,8 +106,8 @@ final class ClientAuth {
 
     private void scram(String userName, Secret secret) throws IOException {
         ScramServer server = secret == null
-                ? ScramServer.forUnknownUser(userName, scramIterations)
-                : ScramServer.forUser(userName, secret, scramIterations);
+                ? ScramServer.forUnknownUser(userName, scramIterations, scramLimits)
+                : ScramServer.forUser(userName, secret, scramIterations, scramLimits);
         send(b -> BackendMessages.authSasl(b, ScramServer.mechanisms()));
         BodyReader initial = readAuthMessage();
         String mechanism = initial.cstring();
@@ -151,7 +157,7 @@ final class ClientAuth {
                     ? "unexpected startup packet during authentication"
                     : "expected password packet, got " + describe(tag));
         }
-        in.nextMessage(AUTH_MESSAGE_LIMIT);
+        in.nextMessage(messageLimit);
         return in.body("password packet");
     }
 

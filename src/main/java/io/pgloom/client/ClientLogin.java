@@ -180,7 +180,7 @@ final class ClientLogin {
         negotiateProtocol();
         LoginMethod method = LoginPolicy.decide(client, authType, dbName, userName);
         UserEntry checked = secretHolder(method, db, loginUser, user);
-        ClientAuth auth = new ClientAuth(client, in, general.get(General.SCRAM_ITERATIONS));
+        ClientAuth auth = new ClientAuth(client, in, general);
         authenticate(auth, method, loginUser, checked);
         if (checked != null) {
             user = checked;
@@ -329,7 +329,7 @@ final class ClientLogin {
             logAttempt(ADMIN_DATABASE, user, "");
             LoginMethod method = LoginPolicy.decide(client, authType == AuthType.ANY ? AuthType.TRUST : authType, ADMIN_DATABASE,
                     user);
-            authenticate(new ClientAuth(client, in, general.get(General.SCRAM_ITERATIONS)), method, user, registry.users().get(user));
+            authenticate(new ClientAuth(client, in, general), method, user, registry.users().get(user));
         }
         client.attachConsole(applicationName);
         MessageBuilder b = new MessageBuilder(512);

@@ -200,8 +200,10 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         }
         if (!r.ok()) {
             if (closeReason.compareAndSet(null, r.closeReason())) {
-                if ("login failed".equals(r.closeReason()) && r.clientError() != null) {
-                    Log.warning(prefix + r.clientError());
+                String error = r.clientError();
+                if ("login failed".equals(r.closeReason()) && error != null) {
+                    // as PgBouncer's kill_pool_logins_server_error: the server's own text, once
+                    Log.warning(prefix + (error.startsWith("server login failed") ? error : "server login failed: " + error));
                 }
                 logClose(r.closeReason());
             }

@@ -4,6 +4,7 @@ import io.pgloom.auth.AuthenticationFailedException;
 import io.pgloom.auth.Md5;
 import io.pgloom.auth.ScramClient;
 import io.pgloom.auth.ScramKeys;
+import io.pgloom.auth.ScramLimits;
 import io.pgloom.auth.Secret;
 import io.pgloom.config.DatabaseKeys;
 import io.pgloom.config.General;
@@ -39,9 +40,6 @@ import java.util.Map;
  * is enforced by the janitor closing the socket.
  */
 final class ServerLogin {
-    /** Login messages are small; anything larger is a broken or hostile server. */
-    private static final int LOGIN_MESSAGE_LIMIT = 1 << 20;
-
     private final ServerConnection server;
     private final PoolRegistry registry;
     private final Database database;
@@ -163,7 +161,7 @@ final class ServerLogin {
     private void authenticate(Wire wire, MessageStream in) throws IOException, AuthenticationFailedException {
         ScramClient scram = null;
         while (true) {
-            in.nextMessage(LOGIN_MESSAGE_LIMIT);
+            in.nextMessage(general.get(General.SERVER_LOGIN_MAX_PACKET_SIZE));
             byte tag = in.tag();
             if (tag == BackendTag.ERROR_RESPONSE) {
                 throw LoginError.of(ErrorFields.parse(in.array(), in.bodyOffset(), in.bodyLength()));
@@ -227,11 +225,11 @@ final class ServerLogin {
         }
         String plain = configuredPlain();
         if (plain != null) {
-            return ScramClient.forPassword(plain);
+            return ScramClient.forPassword(plain, ScramLimits.of(general));
         }
         ScramKeys keys = user.passThrough();
         if (keys != null && database.forcedUser() == null) {
-            return ScramClient.forKeys(keys);
+            return ScramClient.forKeys(keys, ScramLimits.of(general));
         }
         if (user.secret() instanceof Secret.Scram) {
             throw new LoginError("cannot do SCRAM authentication: password is SCRAM secret but client authentication "
@@ -275,7 +273,7 @@ final class ServerLogin {
         Map<String, String> parameters = new LinkedHashMap<>();
         long key = 0;
         while (true) {
-            in.nextMessage(LOGIN_MESSAGE_LIMIT);
+            in.nextMessage(general.get(General.SERVER_LOGIN_MAX_PACKET_SIZE));
             BodyReader r = in.body("login message");
             switch (in.tag()) {
                 case BackendTag.PARAMETER_STATUS -> parameters.put(r.cstring(), r.cstring());
@@ -304,7 +302,7 @@ final class ServerLogin {
         wire.write(m.buffer());
         ErrorFields error = null;
         while (true) {
-            in.nextMessage(LOGIN_MESSAGE_LIMIT * 16);
+            in.nextMessage(general.get(General.SERVER_LOGIN_MAX_PACKET_SIZE));
             byte tag = in.tag();
             if (tag == BackendTag.ERROR_RESPONSE && error == null) {
                 error = ErrorFields.parse(in.array(), in.bodyOffset(), in.bodyLength());

@@ -44,7 +44,7 @@ class AuthFuzzTest {
     @Test
     void mockServer() {
         fuzz("mock ScramServer", "n,,n=,r=abc", input -> {
-            ScramServer server = ScramServer.forUnknownUser("ghost", 4096);
+            ScramServer server = ScramServer.forUnknownUser("ghost", 4096, ScramLimits.DEFAULTS);
             String serverFirst = server.handleClientFirst(input);
             assertThat(server.handleClientFinal("c=biws," + serverFirst.split(",")[0] + ",p="
                     + "A".repeat(43) + "=")).isInstanceOf(ScramServer.Failure.class);
@@ -93,7 +93,7 @@ class AuthFuzzTest {
     }
 
     private ScramClient rfcClient() {
-        return new ScramClient(ScramVectors.RFC_PASSWORD, null, "user", ScramVectors.RFC_CLIENT_NONCE);
+        return new ScramClient(ScramVectors.RFC_PASSWORD, null, "user", ScramVectors.RFC_CLIENT_NONCE, ScramLimits.DEFAULTS);
     }
 
     private void fuzz(String name, String valid, Target target) {

@@ -12,7 +12,7 @@ class ScramClientTest {
     private static final String NONCE = CLIENT_NONCE + ScramVectors.RFC_SERVER_NONCE;
 
     private static ScramClient rfcClient() {
-        return new ScramClient(ScramVectors.RFC_PASSWORD, null, "user", CLIENT_NONCE);
+        return new ScramClient(ScramVectors.RFC_PASSWORD, null, "user", CLIENT_NONCE, ScramLimits.DEFAULTS);
     }
 
     @Test
@@ -28,20 +28,20 @@ class ScramClientTest {
     @Test
     void passThroughKeysProduceTheSameProof() {
         ScramKeys keys = ScramKeys.derive(ScramVectors.RFC_PASSWORD, ScramVectors.RFC_SALT, 4096);
-        ScramClient client = new ScramClient(null, keys, "user", CLIENT_NONCE);
+        ScramClient client = new ScramClient(null, keys, "user", CLIENT_NONCE, ScramLimits.DEFAULTS);
         assertThat(client.handleServerFirst(ScramVectors.RFC_SERVER_FIRST)).isEqualTo(ScramVectors.RFC_CLIENT_FINAL);
     }
 
     @Test
     void firstMessageIsLikeLibpq() {
-        String first = ScramClient.forPassword("pw").clientFirstMessage();
+        String first = ScramClient.forPassword("pw", ScramLimits.DEFAULTS).clientFirstMessage();
         assertThat(first).matches("n,,n=,r=[A-Za-z0-9+/]{24}");
-        assertThat(ScramClient.forPassword("pw").clientFirstMessage()).isNotEqualTo(first);
+        assertThat(ScramClient.forPassword("pw", ScramLimits.DEFAULTS).clientFirstMessage()).isNotEqualTo(first);
     }
 
     @Test
     void userNameIsEscapedAsSaslname() {
-        assertThat(new ScramClient("pw", null, "a,b=c", "n").clientFirstMessage()).isEqualTo("n,,n=a=2Cb=3Dc,r=n");
+        assertThat(new ScramClient("pw", null, "a,b=c", "n", ScramLimits.DEFAULTS).clientFirstMessage()).isEqualTo("n,,n=a=2Cb=3Dc,r=n");
     }
 
     @Test
@@ -78,7 +78,7 @@ class ScramClientTest {
             "r=" + CLIENT_NONCE + salt + ",i=4096", "r=other" + NONCE + salt + ",i=4096",
             "r=" + NONCE.substring(1) + salt + ",i=4096", "r=" + NONCE + "\u0001" + salt + ",i=4096",
             "r=" + CLIENT_NONCE + "x".repeat(100 * 1024) + salt + ",i=4096",
-            "r=" + CLIENT_NONCE + "x".repeat(ScramMessage.MAX_NONCE_LENGTH) + salt + ",i=4096",
+            "r=" + CLIENT_NONCE + "x".repeat(ScramLimits.DEFAULTS.maxNonceLength()) + salt + ",i=4096",
         };
         for (String message : malformed) {
             ScramClient client = rfcClient();

@@ -11,7 +11,7 @@ class ScramRoundTripTest {
     private static final int ITERATIONS = ScramKeys.DEFAULT_ITERATIONS;
 
     private static ScramServer server(String user, Secret secret) {
-        return ScramServer.forUser(user, secret, ITERATIONS);
+        return ScramServer.forUser(user, secret, ITERATIONS, ScramLimits.DEFAULTS);
     }
 
     /** Runs one exchange; returns the server's result after the client checked a success. */
@@ -26,7 +26,7 @@ class ScramRoundTripTest {
     }
 
     private static ScramServer.Result login(String password, ScramServer server) throws Exception {
-        return exchange(ScramClient.forPassword(password), server);
+        return exchange(ScramClient.forPassword(password, ScramLimits.DEFAULTS), server);
     }
 
     @Test
@@ -52,11 +52,11 @@ class ScramRoundTripTest {
 
     @Test
     void adHocVerifierUsesTheConfiguredIterations() {
-        String serverFirst = ScramServer.forUser("alice", Secret.parse("pw"), 64).handleClientFirst("n,,n=,r=a");
+        String serverFirst = ScramServer.forUser("alice", Secret.parse("pw"), 64, ScramLimits.DEFAULTS).handleClientFirst("n,,n=,r=a");
         assertThat(serverFirst).endsWith(",i=64");
-        assertThat(ScramServer.forUnknownUser("nobody", 64).handleClientFirst("n,,n=,r=a")).endsWith(",i=64");
+        assertThat(ScramServer.forUnknownUser("nobody", 64, ScramLimits.DEFAULTS).handleClientFirst("n,,n=,r=a")).endsWith(",i=64");
         Secret.Scram stored = ScramKeys.newSecret("pw", 4096);
-        assertThat(ScramServer.forUser("bob", stored, 64).handleClientFirst("n,,n=,r=a")).endsWith(",i=4096");
+        assertThat(ScramServer.forUser("bob", stored, 64, ScramLimits.DEFAULTS).handleClientFirst("n,,n=,r=a")).endsWith(",i=4096");
     }
 
     @Test
@@ -69,7 +69,7 @@ class ScramRoundTripTest {
         assertThat(success.keys()).hasToString("ScramKeys[redacted]");
 
         // The pooler now logs in "to PostgreSQL" (which holds the same secret) with the recovered keys.
-        ScramServer.Result passThrough = exchange(ScramClient.forKeys(success.keys()), server("bob", secret));
+        ScramServer.Result passThrough = exchange(ScramClient.forKeys(success.keys(), ScramLimits.DEFAULTS), server("bob", secret));
         assertThat(passThrough).isInstanceOf(ScramServer.Success.class);
     }
 
@@ -92,14 +92,14 @@ class ScramRoundTripTest {
         Secret.Scram one = ScramKeys.newSecret("same password", ITERATIONS);
         Secret.Scram other = ScramKeys.newSecret("same password", ITERATIONS); // different salt
         ScramServer.Success success = (ScramServer.Success) login("same password", server("bob", one));
-        assertThat(exchange(ScramClient.forKeys(success.keys()), server("bob", other)))
+        assertThat(exchange(ScramClient.forKeys(success.keys(), ScramLimits.DEFAULTS), server("bob", other)))
                 .isInstanceOf(ScramServer.Failure.class);
     }
 
     @Test
     void mockModeAlwaysFails() throws Exception {
         for (String password : new String[] {"", "x", "ghost", "secret"}) {
-            assertThat(login(password, ScramServer.forUnknownUser("ghost", ITERATIONS)))
+            assertThat(login(password, ScramServer.forUnknownUser("ghost", ITERATIONS, ScramLimits.DEFAULTS)))
                     .isEqualTo(new ScramServer.Failure("no such user"));
         }
     }
@@ -114,7 +114,7 @@ class ScramRoundTripTest {
 
     @Test
     void mockModeStillValidatesTheFinalMessage() {
-        ScramServer server = ScramServer.forUnknownUser("ghost", ITERATIONS);
+        ScramServer server = ScramServer.forUnknownUser("ghost", ITERATIONS, ScramLimits.DEFAULTS);
         server.handleClientFirst("n,,n=,r=abc");
         assertThatThrownBy(() -> server.handleClientFinal("c=biws,r=wrong,p=AAAA"))
                 .isExactlyInstanceOf(ProtocolViolationException.class);

@@ -53,20 +53,33 @@ class ScramServerTest {
             "p=tls-server-end-point,,n=,r=" + nonce, "n,a=bob,n=,r=" + nonce, "n,,m=ext,n=,r=" + nonce,
             "n,,r=" + nonce, "n,,n=", "n,,n=,", "n,,n=,r=", "n,,n=,r=ab c", "n,,n=,r=ab\u00e9",
             "n,,n=,r=" + nonce + ",", "n,,n=,r=" + nonce + ",1=x", "n,,n=,r=" + nonce + ",x",
-            "n,,n=,s=" + nonce, "n,,n=,r=" + "a".repeat(ScramMessage.MAX_NONCE_LENGTH + 1),
+            "n,,n=,s=" + nonce, "n,,n=,r=" + "a".repeat(ScramLimits.DEFAULTS.maxNonceLength() + 1),
             "n,,n=,r=" + "a".repeat(100 * 1024), "n,,n=" + "\u00e9".repeat(2100) + ",r=" + nonce,
         };
         for (String message : malformed) {
-            assertThatThrownBy(() -> new ScramServer(ScramVectors.rfcSecret(), false, null, "x")
+            assertThatThrownBy(() -> new ScramServer(ScramVectors.rfcSecret(), false, null, "x", ScramLimits.DEFAULTS)
                     .handleClientFirst(message))
                     .as(String.valueOf(message)).isExactlyInstanceOf(ProtocolViolationException.class);
         }
     }
 
     @Test
+    void configuredLimitsBoundMessageAndNonce() {
+        ScramLimits small = new ScramLimits(200, 40);
+        ScramServer ok = ScramServer.forUnknownUser("ghost", 4096, small);
+        assertThat(ok.handleClientFirst("n,,n=,r=" + "a".repeat(40))).startsWith("r=" + "a".repeat(40));
+        assertThatThrownBy(() -> ScramServer.forUnknownUser("ghost", 4096, small).handleClientFirst("n,,n=,r=" + "a".repeat(41)))
+                .isExactlyInstanceOf(ProtocolViolationException.class)
+                .hasMessage("malformed SCRAM client-first-message: nonce must be 1 to 40 characters (scram_max_nonce_length)");
+        assertThatThrownBy(() -> ScramServer.forUnknownUser("ghost", 4096, small).handleClientFirst("n,,n=" + "u".repeat(200) + ",r=a"))
+                .isExactlyInstanceOf(ProtocolViolationException.class)
+                .hasMessage("SCRAM client-first-message longer than 200 bytes (scram_max_message_size)");
+    }
+
+    @Test
     void acceptsNonceAtTheLimit() {
         ScramServer server = ScramVectors.rfcServer();
-        String nonce = "a".repeat(ScramMessage.MAX_NONCE_LENGTH);
+        String nonce = "a".repeat(ScramLimits.DEFAULTS.maxNonceLength());
         assertThat(server.handleClientFirst("n,,n=someone,r=" + nonce)).startsWith("r=" + nonce);
     }
 
@@ -120,11 +133,11 @@ class ScramServerTest {
 
     @Test
     void mockModeHasAStableSaltPerUserAndLooksLikeAPlainTextUser() {
-        String ghost = salt(ScramServer.forUnknownUser("ghost", 4096));
-        assertThat(salt(ScramServer.forUnknownUser("ghost", 4096))).isEqualTo(ghost);
-        assertThat(salt(ScramServer.forUnknownUser("ghost2", 4096))).isNotEqualTo(ghost);
+        String ghost = salt(ScramServer.forUnknownUser("ghost", 4096, ScramLimits.DEFAULTS));
+        assertThat(salt(ScramServer.forUnknownUser("ghost", 4096, ScramLimits.DEFAULTS))).isEqualTo(ghost);
+        assertThat(salt(ScramServer.forUnknownUser("ghost2", 4096, ScramLimits.DEFAULTS))).isNotEqualTo(ghost);
         assertThat(Base64.getDecoder().decode(ghost)).hasSize(ScramKeys.SALT_LENGTH);
-        assertThat(salt(ScramServer.forUser("ghost", new Secret.Plain("pw"), 4096))).isEqualTo(ghost);
+        assertThat(salt(ScramServer.forUser("ghost", new Secret.Plain("pw"), 4096, ScramLimits.DEFAULTS))).isEqualTo(ghost);
     }
 
     @Test
@@ -134,8 +147,8 @@ class ScramServerTest {
 
     @Test
     void serverNoncesAreRandom() {
-        String first = ScramServer.forUnknownUser("a", 4096).handleClientFirst("n,,n=,r=abc");
-        String second = ScramServer.forUnknownUser("a", 4096).handleClientFirst("n,,n=,r=abc");
+        String first = ScramServer.forUnknownUser("a", 4096, ScramLimits.DEFAULTS).handleClientFirst("n,,n=,r=abc");
+        String second = ScramServer.forUnknownUser("a", 4096, ScramLimits.DEFAULTS).handleClientFirst("n,,n=,r=abc");
         assertThat(first).isNotEqualTo(second).matches("r=abc[A-Za-z0-9+/]{24},s=[^,]+,i=4096");
     }
 

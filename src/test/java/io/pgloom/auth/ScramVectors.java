@@ -31,6 +31,6 @@ final class ScramVectors {
     }
 
     static ScramServer rfcServer() {
-        return new ScramServer(rfcSecret(), false, null, RFC_SERVER_NONCE);
+        return new ScramServer(rfcSecret(), false, null, RFC_SERVER_NONCE, ScramLimits.DEFAULTS);
     }
 }

@@ -243,6 +243,13 @@ class GeneralKeysTest {
         expected.put("admin_users", "");
         expected.put("stats_users", "");
         expected.put("scram_iterations", "4096");
+        // pgloom's own limits
+        expected.put("client_login_failure_limit", "0");
+        expected.put("client_login_failure_window", "60");
+        expected.put("client_login_max_packet_size", "65536");
+        expected.put("scram_max_message_size", "4096");
+        expected.put("scram_max_nonce_length", "1024");
+        expected.put("server_login_max_packet_size", "1048576");
         expected.put("pool_mode", "session");
         expected.put("max_client_conn", "100");
         expected.put("default_pool_size", "20");
