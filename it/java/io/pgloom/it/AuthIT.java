@@ -215,6 +215,10 @@ class AuthIT {
                 SQLException wrong = Sql.error(() -> connect(pgloom, "app", "app", "apppas").close());
                 assertThat(wrong.getSQLState()).as(authType + ": " + wrong).isEqualTo("28P01");
                 assertThat(wrong.getMessage()).contains("SASL authentication failed");
+                // every secret pgloom holds is SCRAM: an unknown user is asked for SCRAM too, never MD5
+                SQLException unknown = Sql.error(() -> connect(pgloom, "app", "nobody_here", "apppas").close());
+                assertThat(unknown.getSQLState()).as(authType + ": " + unknown).isEqualTo("28P01");
+                assertThat(unknown.getMessage()).as(authType).contains("SASL authentication failed");
             }
         }
     }

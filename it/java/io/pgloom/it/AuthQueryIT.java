@@ -155,6 +155,27 @@ class AuthQueryIT {
     }
 
     @Test
+    void unknownUserUnderAnMd5LineGetsTheScramChallengeOfTheScramSecretsFound() throws Exception {
+        // auth_query finds SCRAM secrets (PostgreSQL's default) more often than others in this class
+        // (md5user logs in twice, in the test above): an unknown user gets SCRAM, as app does, not MD5.
+        for (int i = 0; i < 3; i++) {
+            assertThat(currentUser("app_md5", "app", "apppass")).isEqualTo("app");
+        }
+        assertThat(firstChallenge("app_md5", "app")).as("a known SCRAM user").isEqualTo(10);
+        assertThat(firstChallenge("app_md5", "nobody_at_all")).as("an unknown user").isEqualTo(10);
+    }
+
+    /** The authentication request code pgloom answers a StartupMessage with (10 SASL, 5 MD5). */
+    private static int firstChallenge(String db, String user) throws IOException {
+        try (RawPg raw = RawPg.connect(pgloom, Duration.ofSeconds(10))) {
+            raw.send(RawPg.startupPacket(new java.util.LinkedHashMap<>(Map.of("user", user, "database", db))));
+            RawPg.Message m = raw.read();
+            assertThat(m.tag()).as(m.toString()).isEqualTo('R');
+            return java.nio.ByteBuffer.wrap(m.body()).getInt();
+        }
+    }
+
+    @Test
     void expiredRoleGetsANullSecretAndFailsLikeAWrongPassword() {
         // The default auth_query returns NULL past VALID UNTIL (CVE-2025-2291).
         SQLException expired = refused("app", "aq_expired", "exppass");

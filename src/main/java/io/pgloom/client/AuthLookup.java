@@ -92,6 +92,9 @@ final class AuthLookup {
                 UserEntry u = existing != null ? existing : registry.user(userName);
                 Secret secret = found.secret() == null ? null : Secret.parse(found.secret());
                 u.setDynamicSecret(secret);
+                if (secret != null) {
+                    registry.authQueryFound(secret);
+                }
                 return secret == null ? null : u;
             }
         }

@@ -24,7 +24,8 @@ import java.security.SecureRandom;
  * Checks a client the way its {@link LoginMethod} says: trust, reject, plain (cleartext), md5 (or
  * SCRAM when the stored secret is a SCRAM secret, as PgBouncer upgrades it), scram-sha-256, and
  * cert and peer through {@link IdentityCheck}.
- * Users the pooler does not know get the same challenge as known ones, their answer is checked
+ * Users the pooler does not know get the challenge known ones get (where md5 allows MD5 or SCRAM,
+ * the kind most real secrets have: {@code PoolRegistry.mockScram}), their answer is checked
  * against a stand-in secret with the same work ({@link MockSecrets}, SCRAM's mock exchange), and
  * they fail only at the end with the text a wrong password gets, so a probe cannot learn which
  * users exist. Runs on the client's thread.
@@ -38,11 +39,14 @@ final class ClientAuth {
     private final ScramLimits scramLimits;
     /** client_login_max_packet_size: the largest PasswordMessage or SASL message. */
     private final int messageLimit;
+    /** An unknown user gets SCRAM (else MD5) where the method allows both: the kind most real secrets have. */
+    private final boolean mockScram;
 
     /** Set after a successful SCRAM login against a stored SCRAM secret (for pass-through). */
     private ScramServer.Success scramSuccess;
 
-    ClientAuth(ClientConnection client, MessageStream in, Values general) {
+    ClientAuth(ClientConnection client, MessageStream in, Values general, boolean mockScram) {
+        this.mockScram = mockScram;
         this.client = client;
         this.in = in;
         this.scramIterations = general.get(General.SCRAM_ITERATIONS);
@@ -75,14 +79,15 @@ final class ClientAuth {
             case PLAIN -> {
                 send(b -> BackendMessages.authCleartext(b));
                 String password = readPassword();
-                Secret check = secret != null ? secret : MockSecrets.scram(userName, scramIterations);
+                Secret check = secret != null ? secret
+                        : mockScram ? MockSecrets.scram(userName, scramIterations) : MockSecrets.md5(userName);
                 boolean proved = !password.isEmpty() && Cleartext.verify(check, userName, password);
                 if (secret == null || !proved) {
                     throw failed("password authentication failed");
                 }
             }
             case MD5 -> {
-                if (secret instanceof Secret.Scram) {
+                if (secret instanceof Secret.Scram || secret == null && mockScram) {
                     scram(userName, secret);
                 } else {
                     md5(userName, secret);

@@ -179,8 +179,9 @@ final class ClientLogin {
         logAttempt(dbName, userName, " pool_mode=" + registry.poolMode(db, loginUser).word());
         negotiateProtocol();
         LoginMethod method = LoginPolicy.decide(client, authType, dbName, userName);
+        boolean viaAuthQuery = AuthLookup.applies(db, user, general);
         UserEntry checked = secretHolder(method, db, loginUser, user);
-        ClientAuth auth = new ClientAuth(client, in, general);
+        ClientAuth auth = new ClientAuth(client, in, general, registry.mockScram(viaAuthQuery));
         authenticate(auth, method, loginUser, checked);
         if (checked != null) {
             user = checked;
@@ -297,7 +298,7 @@ final class ClientLogin {
         long window = general.get(General.CLIENT_LOGIN_FAILURE_WINDOW).toNanos();
         if (services.loginFailures().failed(address, registry.clock().nanos(), limit, window)) {
             Log.warning(client.logPrefix() + "client_login_failure_limit: " + limit + " failed logins from "
-                    + address.getHostAddress() + ", its logins are refused for " + general.get(General.CLIENT_LOGIN_FAILURE_WINDOW).toSeconds() + "s");
+                    + LoginFailures.describe(address) + ", its logins are refused for " + general.get(General.CLIENT_LOGIN_FAILURE_WINDOW).toSeconds() + "s");
         }
     }
 
@@ -306,7 +307,8 @@ final class ClientLogin {
         if (general.get(General.CLIENT_LOGIN_FAILURE_LIMIT) <= 0 || client.wire().isUnix()) {
             return null;
         }
-        return client.wire().remoteInetAddress();
+        java.net.InetAddress address = client.wire().remoteInetAddress();
+        return address == null ? null : LoginFailures.source(address);
     }
 
     // ------------------------------------------------------------------ admin console
@@ -329,7 +331,8 @@ final class ClientLogin {
             logAttempt(ADMIN_DATABASE, user, "");
             LoginMethod method = LoginPolicy.decide(client, authType == AuthType.ANY ? AuthType.TRUST : authType, ADMIN_DATABASE,
                     user);
-            authenticate(new ClientAuth(client, in, general), method, user, registry.users().get(user));
+            authenticate(new ClientAuth(client, in, general, registry.mockScram(false)), method, user,
+                    registry.users().get(user));
         }
         client.attachConsole(applicationName);
         MessageBuilder b = new MessageBuilder(512);

@@ -1,10 +1,14 @@
 package io.pgloom.client;
 
+import java.net.Inet6Address;
 import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Failed logins per client IP address, for {@code client_login_failure_limit}: an address that
+ * Failed logins per client source, for {@code client_login_failure_limit}: an IPv4 address, or
+ * the /64 network of an IPv6 address (one host or site usually owns a whole /64, so counting its
+ * addresses one by one would let it try 2^64 times as often). A source that
  * fails {@code limit} times within {@code window} is blocked for {@code window} from that
  * failure on. Refused logins of a blocked address do not count (they are not attempts). A
  * successful login does not clear the count, so one known password cannot keep a guessing client
@@ -25,6 +29,25 @@ public final class LoginFailures {
     }
 
     private final ConcurrentHashMap<InetAddress, Entry> byAddress = new ConcurrentHashMap<>();
+
+    /** The source an address is counted as: itself (IPv4), or its /64 network (IPv6). */
+    public static InetAddress source(InetAddress address) {
+        if (!(address instanceof Inet6Address)) {
+            return address;
+        }
+        byte[] b = address.getAddress();
+        java.util.Arrays.fill(b, 8, 16, (byte) 0);
+        try {
+            return InetAddress.getByAddress(b);
+        } catch (UnknownHostException e) {
+            throw new AssertionError("16 bytes are an IPv6 address", e);
+        }
+    }
+
+    /** The source for the log: {@code 192.0.2.1}, or {@code 2001:db8:0:0:0:0:0:0/64}. */
+    public static String describe(InetAddress source) {
+        return source instanceof Inet6Address ? source.getHostAddress() + "/64" : source.getHostAddress();
+    }
 
     /** Whether logins from {@code address} are refused now. */
     public boolean blocked(InetAddress address, long now) {

@@ -37,6 +37,11 @@ public final class PoolRegistry {
     private volatile Function<PoolRegistry, ServerLauncher> launcherFactory;
     private final io.pgloom.net.Transport transport;
     private volatile boolean globalPause;
+    /** Whether most secrets of auth_file and the config are SCRAM secrets (set at each load). */
+    private volatile boolean storedSecretsMostlyScram;
+    /** Secrets auth_query found so far: SCRAM ones, and others (plain or md5). */
+    private final AtomicLong authQueryScram = new AtomicLong();
+    private final AtomicLong authQueryOther = new AtomicLong();
     private final io.pgloom.proto.BufferPool bufferPool;
     private final io.pgloom.prepared.StatementRegistry statements = new io.pgloom.prepared.StatementRegistry();
     private final io.pgloom.net.Suspension suspension = new io.pgloom.net.Suspension();
@@ -118,6 +123,22 @@ public final class PoolRegistry {
 
     public Map<String, UserEntry> users() {
         return users;
+    }
+
+    /**
+     * Whether a user pgloom does not know gets a SCRAM challenge (and a SCRAM stand-in secret)
+     * rather than an MD5 one where the method allows both: the kind most real secrets have, so
+     * that the challenge does not tell an unknown user from a known one. For users auth_query would
+     * look up, the kind of the secrets it found so far (SCRAM, PostgreSQL's default, before any);
+     * otherwise the kind of most auth_file and config secrets, counted at each load.
+     */
+    public boolean mockScram(boolean viaAuthQuery) {
+        return viaAuthQuery ? authQueryScram.get() >= authQueryOther.get() : storedSecretsMostlyScram;
+    }
+
+    /** Counts the kind of a secret auth_query found (for {@link #mockScram}). */
+    public void authQueryFound(Secret secret) {
+        (secret instanceof Secret.Scram ? authQueryScram : authQueryOther).incrementAndGet();
     }
 
     /** The pool a client of {@code db} logged in as {@code loginUser} uses (the forced user's, if any). */
@@ -234,6 +255,8 @@ public final class PoolRegistry {
     }
 
     private void applyUsers(Config cfg, UserList list, Values g) {
+        int scram = 0;
+        int other = 0;
         Set<String> names = new HashSet<>(users.keySet());
         names.addAll(cfg.users().keySet());
         if (list != null) {
@@ -247,6 +270,13 @@ public final class PoolRegistry {
             int maxServers = positiveOr(overrides.get(UserKeys.MAX_USER_CONNECTIONS), g.get(General.MAX_USER_CONNECTIONS));
             int maxClients = positiveOr(overrides.get(UserKeys.MAX_USER_CLIENT_CONNECTIONS),
                     g.get(General.MAX_USER_CLIENT_CONNECTIONS));
+            if (secret != null) {
+                if (secret instanceof Secret.Scram) {
+                    scram++;
+                } else {
+                    other++;
+                }
+            }
             UserEntry u = users.get(name);
             if (u == null) {
                 users.put(name, new UserEntry(name, secret, overrides, maxServers, maxClients));
@@ -257,6 +287,7 @@ public final class PoolRegistry {
                 u.clients().setMax(maxClients);
             }
         }
+        storedSecretsMostlyScram = scram > other;
     }
 
     private static boolean connectionChanged(Values a, Values b) {

@@ -46,6 +46,17 @@ class LoginFailuresTest {
     }
 
     @Test
+    void ipv6AddressesCountPerSlash64AndIpv4OnTheirOwn() {
+        InetAddress a = LoginFailures.source(address("2001:db8:1:2:aaaa::1"));
+        assertThat(LoginFailures.source(address("2001:db8:1:2:ffff:ffff:ffff:ffff"))).isEqualTo(a);
+        assertThat(LoginFailures.source(address("2001:db8:1:3::1"))).isNotEqualTo(a);
+        assertThat(LoginFailures.describe(a)).isEqualTo("2001:db8:1:2:0:0:0:0/64");
+        assertThat(LoginFailures.source(address("192.0.2.7"))).isEqualTo(address("192.0.2.7"));
+        assertThat(LoginFailures.describe(address("192.0.2.7"))).isEqualTo("192.0.2.7");
+        assertThat(LoginFailures.source(address("::ffff:192.0.2.7"))).as("IPv4-mapped is IPv4").isEqualTo(address("192.0.2.7"));
+    }
+
+    @Test
     void limitZeroCountsNothing() {
         LoginFailures f = new LoginFailures();
         InetAddress a = address("192.0.2.1");
