@@ -362,7 +362,8 @@ public final class Pgloom {
 
     /** Janitor job: forgets login failures older than client_login_failure_window. */
     private void expireLoginFailures() {
-        services.loginFailures().expire(pools.clock().nanos(), pools.general().get(General.CLIENT_LOGIN_FAILURE_WINDOW).toNanos());
+        long window = pools.general().get(General.CLIENT_LOGIN_FAILURE_WINDOW).toNanos();
+        services.loginFailures().expire(pools.clock().nanos(), window);
     }
 
     /** Janitor job: ends the process once what a graceful shutdown waits for is gone. */

@@ -295,10 +295,10 @@ final class ClientLogin {
             return;
         }
         int limit = general.get(General.CLIENT_LOGIN_FAILURE_LIMIT);
-        long window = general.get(General.CLIENT_LOGIN_FAILURE_WINDOW).toNanos();
-        if (services.loginFailures().failed(address, registry.clock().nanos(), limit, window)) {
+        java.time.Duration window = general.get(General.CLIENT_LOGIN_FAILURE_WINDOW);
+        if (services.loginFailures().failed(address, registry.clock().nanos(), limit, window.toNanos())) {
             Log.warning(client.logPrefix() + "client_login_failure_limit: " + limit + " failed logins from "
-                    + LoginFailures.describe(address) + ", its logins are refused for " + general.get(General.CLIENT_LOGIN_FAILURE_WINDOW).toSeconds() + "s");
+                    + LoginFailures.describe(address) + ", its logins are refused for " + window.toSeconds() + "s");
         }
     }
 

@@ -57,14 +57,18 @@ public final class General {
     public static final Setting<List<String>> STATS_USERS = B.add("stats_users", LIST, List.of());
     public static final Setting<Integer> SCRAM_ITERATIONS = B.add("scram_iterations", integer(1, 100_000_000), 4096);
     /** pgloom's own: failed logins from one address within the window that block it; 0 is off. */
-    public static final Setting<Integer> CLIENT_LOGIN_FAILURE_LIMIT = B.add("client_login_failure_limit", integer(0, MAX), 0);
+    public static final Setting<Integer> CLIENT_LOGIN_FAILURE_LIMIT =
+            B.add("client_login_failure_limit", integer(0, MAX), 0);
     public static final Setting<Duration> CLIENT_LOGIN_FAILURE_WINDOW = B.seconds("client_login_failure_window", 60);
-    /** pgloom's own: the largest message (type byte and length included) a client may send before it is logged in. */
-    public static final Setting<Integer> CLIENT_LOGIN_MAX_PACKET_SIZE = B.add("client_login_max_packet_size", integer(256, MAX), 65536);
+    /** pgloom's own: the largest message (type byte and length included) a client sends before its login. */
+    public static final Setting<Integer> CLIENT_LOGIN_MAX_PACKET_SIZE =
+            B.add("client_login_max_packet_size", integer(256, MAX), 65536);
     /** pgloom's own: the longest SCRAM message accepted from a client or a server, in bytes. */
-    public static final Setting<Integer> SCRAM_MAX_MESSAGE_SIZE = B.add("scram_max_message_size", integer(128, 1 << 20), 4096);
+    public static final Setting<Integer> SCRAM_MAX_MESSAGE_SIZE =
+            B.add("scram_max_message_size", integer(128, 1 << 20), 4096);
     /** pgloom's own: the longest SCRAM nonce accepted from a client or a server, in characters. */
-    public static final Setting<Integer> SCRAM_MAX_NONCE_LENGTH = B.add("scram_max_nonce_length", integer(32, 1 << 20), 1024);
+    public static final Setting<Integer> SCRAM_MAX_NONCE_LENGTH =
+            B.add("scram_max_nonce_length", integer(32, 1 << 20), 1024);
 
     // --- pooling ---
     public static final Setting<PoolMode> POOL_MODE = B.add("pool_mode", PoolMode.TYPE, PoolMode.SESSION);
@@ -96,8 +100,9 @@ public final class General {
     public static final Setting<Duration> SERVER_IDLE_TIMEOUT = B.seconds("server_idle_timeout", 600);
     public static final Setting<Duration> SERVER_CONNECT_TIMEOUT = B.seconds("server_connect_timeout", 15);
     public static final Setting<Duration> SERVER_LOGIN_RETRY = B.seconds("server_login_retry", 15);
-    /** pgloom's own: the largest message a server may send while pgloom logs in to it (connect_query's answer too). */
-    public static final Setting<Integer> SERVER_LOGIN_MAX_PACKET_SIZE = B.add("server_login_max_packet_size", integer(1024, MAX), 1 << 20);
+    /** pgloom's own: the largest message a server sends while pgloom logs in (connect_query's answer too). */
+    public static final Setting<Integer> SERVER_LOGIN_MAX_PACKET_SIZE =
+            B.add("server_login_max_packet_size", integer(1024, MAX), 1 << 20);
 
     // --- client timeouts ---
     public static final Setting<Duration> CLIENT_LOGIN_TIMEOUT = B.seconds("client_login_timeout", 60);
