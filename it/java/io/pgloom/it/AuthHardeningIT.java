@@ -36,7 +36,7 @@ class AuthHardeningIT {
     /** Well below client_login_timeout: a close must not wait for the login timeout. */
     private static final Duration PROMPT = Duration.ofSeconds(5);
     private static final List<String> FAKE_DATABASES = List.of("fake_first", "fake_nonce", "fake_final", "fake_huge",
-            "fake_login_error", "fake_empty_error", "fake_query", "fake_huge_row");
+            "fake_login_error", "fake_empty_error", "fake_query", "fake_huge_row", "fake_big_login");
 
     private static PgCluster pg;
     private static FakePg fake;
@@ -212,7 +212,7 @@ class AuthHardeningIT {
             raw.send(saslInitial("n,,n=,r=abc"));
             authCode(raw.read());
             sendIgnoringReset(raw, saslResponse("c=biws," + "z".repeat(70_000)));
-            assertThat(fatalThenClose(raw, "08P01")).isEqualTo("message too large (70012 bytes) during login");
+            assertThat(fatalThenClose(raw, "08P01")).isEqualTo("message too large (70012 bytes) during login (client_login_max_packet_size 65536)");
         }
     }
 
@@ -319,7 +319,7 @@ class AuthHardeningIT {
     }
 
     @Test
-    void overlongScramMessagesFromTheServerFailTheLogin() throws IOException {
+    void overlongScramAndLoginMessagesFromTheServerFailTheLogin() throws IOException {
         assertThat(serverLoginError("fake_first", "08P01"))
                 .isEqualTo("server login failed: SCRAM server-first-message longer than 4096 bytes (scram_max_message_size)");
         assertThat(serverLoginError("fake_nonce", "08P01"))
@@ -329,6 +329,8 @@ class AuthHardeningIT {
                 .isEqualTo("server login failed: SCRAM server-final-message longer than 4096 bytes (scram_max_message_size)");
         assertThat(serverLoginError("fake_huge", "08P01"))
                 .isEqualTo("server login failed: message too large (2147483648 bytes, max_packet_size 2147483647)");
+        assertThat(serverLoginError("fake_big_login", "08P01")).isEqualTo(
+                "server login failed: message too large (2097153 bytes) during login (server_login_max_packet_size 1048576)");
         pgloom.waitForLog("fake_first/fakeuser@\\S+ server login failed: SCRAM server-first-message longer than 4096 bytes",
                 LOG_WAIT);
         assertThat(fake.failures()).isEmpty();
@@ -426,6 +428,11 @@ class AuthHardeningIT {
             c.send(FakePg.authSasl());
             c.read();
             c.send(RawPg.header('R', Integer.MAX_VALUE));
+            c.awaitClose();
+        });
+        s.put("fake_big_login", c -> {
+            // AuthenticationOk, then a ParameterStatus header announcing 2 MiB: refused before its body
+            c.send(FakePg.auth(0, new byte[0]), RawPg.header('S', 2 << 20));
             c.awaitClose();
         });
         s.put("fake_login_error", c -> {

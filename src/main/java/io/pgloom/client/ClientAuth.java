@@ -162,7 +162,7 @@ final class ClientAuth {
                     ? "unexpected startup packet during authentication"
                     : "expected password packet, got " + describe(tag));
         }
-        in.nextMessage(messageLimit);
+        in.nextMessage(messageLimit, General.CLIENT_LOGIN_MAX_PACKET_SIZE.name());
         return in.body("password packet");
     }
 

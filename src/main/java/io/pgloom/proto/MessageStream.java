@@ -268,12 +268,18 @@ public final class MessageStream {
      * calls {@link #consume()} when done with it.
      */
     public void nextMessage(int limit) throws IOException {
+        nextMessage(limit, null);
+    }
+
+    /** As {@link #nextMessage(int)}; a message over {@code limit} is refused naming {@code limitKey}, its config key. */
+    public void nextMessage(int limit, String limitKey) throws IOException {
         while (available() < 5) {
             fill();
         }
         int size = peekSize();
         if (size > limit) {
-            throw new ProtocolViolationException("message too large (" + size + " bytes) during login");
+            throw new ProtocolViolationException("message too large (" + size + " bytes) during login"
+                    + (limitKey == null ? "" : " (" + limitKey + " " + limit + ")"));
         }
         ensureRoom(size);
         while (available() < size) {

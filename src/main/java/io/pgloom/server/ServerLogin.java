@@ -158,10 +158,15 @@ final class ServerLogin {
         }
     }
 
+    /** The next message of the login, at most server_login_max_packet_size long. */
+    private void nextLoginMessage(MessageStream in) throws IOException {
+        in.nextMessage(general.get(General.SERVER_LOGIN_MAX_PACKET_SIZE), General.SERVER_LOGIN_MAX_PACKET_SIZE.name());
+    }
+
     private void authenticate(Wire wire, MessageStream in) throws IOException, AuthenticationFailedException {
         ScramClient scram = null;
         while (true) {
-            in.nextMessage(general.get(General.SERVER_LOGIN_MAX_PACKET_SIZE));
+            nextLoginMessage(in);
             byte tag = in.tag();
             if (tag == BackendTag.ERROR_RESPONSE) {
                 throw LoginError.of(ErrorFields.parse(in.array(), in.bodyOffset(), in.bodyLength()));
@@ -273,7 +278,7 @@ final class ServerLogin {
         Map<String, String> parameters = new LinkedHashMap<>();
         long key = 0;
         while (true) {
-            in.nextMessage(general.get(General.SERVER_LOGIN_MAX_PACKET_SIZE));
+            nextLoginMessage(in);
             BodyReader r = in.body("login message");
             switch (in.tag()) {
                 case BackendTag.PARAMETER_STATUS -> parameters.put(r.cstring(), r.cstring());
@@ -302,7 +307,7 @@ final class ServerLogin {
         wire.write(m.buffer());
         ErrorFields error = null;
         while (true) {
-            in.nextMessage(general.get(General.SERVER_LOGIN_MAX_PACKET_SIZE));
+            nextLoginMessage(in);
             byte tag = in.tag();
             if (tag == BackendTag.ERROR_RESPONSE && error == null) {
                 error = ErrorFields.parse(in.array(), in.bodyOffset(), in.bodyLength());
