@@ -350,7 +350,11 @@ class AuthHardeningIT {
                     && m.sqlState().isEmpty());
             raw.send(RawPg.query("select 2"));
             List<RawPg.Message> second = raw.readUntil('Z');
-            assertThat(second).anyMatch(m -> m.tag() == 'C');
+            assertThat(second).as("an ErrorResponse with no field at all").anyMatch(m -> m.tag() == 'E'
+                    && m.errorMessage().isEmpty() && m.sqlState().isEmpty());
+            raw.send(RawPg.query("select 3"));
+            List<RawPg.Message> third = raw.readUntil('Z');
+            assertThat(third).anyMatch(m -> m.tag() == 'C');
         }
         assertThat(fake.failures()).isEmpty();
     }
@@ -445,17 +449,16 @@ class AuthHardeningIT {
         });
         s.put("fake_query", c -> {
             c.send(FakePg.welcome());
-            boolean first = true;
+            int queries = 0;
             while (true) {
                 RawPg.Message m = c.read();
                 if (m.tag() == 'X') {
                     return;
                 }
-                if (first) {
-                    c.send(FakePg.error("S", "ERROR", "M", "no sqlstate in this error"), FakePg.readyForQuery());
-                    first = false;
-                } else {
-                    c.send(RawPg.message('C', RawPg.cstring("SELECT 0")), FakePg.readyForQuery());
+                switch (++queries) {
+                    case 1 -> c.send(FakePg.error("S", "ERROR", "M", "no sqlstate in this error"), FakePg.readyForQuery());
+                    case 2 -> c.send(FakePg.error(), FakePg.readyForQuery()); // no field at all
+                    default -> c.send(RawPg.message('C', RawPg.cstring("SELECT 0")), FakePg.readyForQuery());
                 }
             }
         });
