@@ -977,6 +977,37 @@ public class Soak {
         return s;
     }
 
+    // ------------------------------------------------------------------------------ live heap
+    record Heap(double at, String pid, long usedKb) {
+    }
+
+    static final ConcurrentLinkedQueue<Heap> HEAPS = new ConcurrentLinkedQueue<>();
+    static final Pattern HEAP_USED = Pattern.compile("heap .*?used (\\d+)K");
+
+    /** The live set: jcmd GC.run (a full GC), then GC.heap_info's used; -1 when it failed. */
+    static long liveHeapKb(String pid) {
+        try {
+            String[] out = new String[1];
+            if (pid.isEmpty() || run(List.of(JCMD, pid, "GC.run"), out, 60) != 0
+                    || run(List.of(JCMD, pid, "GC.heap_info"), out, 60) != 0) {
+                return -1;
+            }
+            Matcher m = HEAP_USED.matcher(out[0]);
+            return m.find() ? Long.parseLong(m.group(1)) : -1;
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    static void heapSample() {
+        String pid = readPid();
+        double t = now();
+        long kb = liveHeapKb(pid);
+        if (kb >= 0 && pid.equals(readPid())) {
+            HEAPS.add(new Heap(t, pid, kb));
+        }
+    }
+
     // ---------------------------------------------------------------------------- thread dump
     /** Virtual threads of pgloom named C-0x... and S-0x... (jcmd Thread.dump_to_file, JSON): {C, S, all}. */
     static int[] vthreads(String pid, String tag) {
@@ -1120,6 +1151,7 @@ public class Soak {
         // Baseline: pgloom as started, no client but the sampler's console connection.
         Sample base = sample();
         int[] vtBase = vthreads(base.pid(), "start");
+        long heapBase = liveHeapKb(base.pid());
         say("baseline: pid " + base.pid() + ", RSS " + base.rssKb() / 1024 + " MB, " + base.threads() + " threads, "
                 + base.fds() + " fds (" + base.sockets() + " sockets), " + base.clients() + " clients, " + base.servers() + " servers");
 
@@ -1152,6 +1184,17 @@ public class Soak {
         }
         say("workload started: " + workers.size() + " clients for " + MINUTES + " min");
         Thread faults = Thread.ofPlatform().name("faults").daemon(true).start(() -> faults(end));
+        double heapEvery = O.d("heap_every", 30);
+        Thread heaps = Thread.ofPlatform().name("heap").daemon(true).start(() -> {
+            double next = now() + heapEvery;
+            while (!stop && now() < end) {
+                if (now() >= next) {
+                    heapSample();
+                    next += heapEvery;
+                }
+                sleepMs(200);
+            }
+        });
 
         // Sampler + watchdog + progress, on this thread.
         double nextSample = now(), nextProgress = now() + 60;
@@ -1186,6 +1229,7 @@ public class Soak {
         stop = true;
         say("stopping the workload ...");
         faults.join(TimeUnit.SECONDS.toMillis(240));
+        heaps.join(TimeUnit.SECONDS.toMillis(130));
         for (Worker w : workers) {
             w.thread.join(TimeUnit.SECONDS.toMillis(30));
             if (w.thread.isAlive()) {
@@ -1211,10 +1255,11 @@ public class Soak {
         Sample fin = sample();
         int[] vtEnd = vthreads(endPid, "end");
         int[] cc2 = consoleCounts();
+        long heapEnd = liveHeapKb(endPid);
 
         say("verifying rows ...");
         Verdict v = verify();
-        report(base, vtBase, fin, vtEnd, cc, cc2, bk, v, start, workEnd, workers, interrupted);
+        report(base, vtBase, heapBase, fin, vtEnd, heapEnd, cc, cc2, bk, v, start, workEnd, workers, interrupted);
     }
 
     // --------------------------------------------------------------------------------- report
@@ -1229,7 +1274,7 @@ public class Soak {
             Map.entry("28P01", "invalid_password"), Map.entry("42P01", "undefined_table"),
             Map.entry("26000", "invalid_sql_statement_name"), Map.entry("42P05", "duplicate_prepared_statement"));
 
-    static void report(Sample base, int[] vtBase, Sample fin, int[] vtEnd, int[] cc, int[] cc2, int[] bk, Verdict v,
+    static void report(Sample base, int[] vtBase, long heapBase, Sample fin, int[] vtEnd, long heapEnd, int[] cc, int[] cc2, int[] bk, Verdict v,
             double start, double workEnd, List<Worker> workers, boolean interrupted) {
         List<String> fails = new ArrayList<>(PROBLEMS);
         StringBuilder o = new StringBuilder();
@@ -1385,28 +1430,47 @@ public class Soak {
         o.append("RSS (VmRSS), threads (platform threads: /proc status), fds (/proc/<pid>/fd, sockets in brackets), "
                 + "clients and servers (SHOW CLIENTS / SHOW SERVERS, the sampler's console connection included), "
                 + "pgloom's backends in pg_stat_activity.\n\n");
-        o.append("| time | pid | RSS MB | threads | fds (sockets) | clients | servers | backends | rows committed | errors |\n");
-        o.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        o.append("| time | pid | RSS MB | live heap MB | threads | fds (sockets) | clients | servers | backends | rows committed | errors |\n");
+        o.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         List<Sample> all = new ArrayList<>(SAMPLES);
+        List<Heap> heaps = new ArrayList<>(HEAPS);
         double step = Math.max(O.d("sample_every", 5), Math.ceil(mins * 60 / 20 / 10) * 10);
-        double nextRow = -1;
+        double nextRow = -1, lastRow = -1;
         String lastPid = "";
         for (int i = 0; i < all.size(); i++) {
             Sample s = all.get(i);
             boolean last = i == all.size() - 1;
             boolean pidChange = !s.pid().equals(lastPid);
+            if (s.rssKb() < 0 && !last) {
+                lastPid = s.pid();
+                continue; // between two processes (a takeover): nothing to read
+            }
             if (s.at() >= nextRow || last || pidChange) {
-                o.append(String.format(Locale.ROOT, "| %s | %s | %.0f | %d | %d (%d) | %d | %d | %d | %d | %d |%n",
+                // the last live-heap measurement of this process since the previous row
+                String heap = "";
+                for (Heap h : heaps) {
+                    if (h.pid().equals(s.pid()) && h.at() > lastRow && h.at() <= s.at()) {
+                        heap = String.format(Locale.ROOT, "%.1f", h.usedKb() / 1024.0);
+                    }
+                }
+                if (last && heapEnd >= 0) {
+                    heap = String.format(Locale.ROOT, "%.1f", heapEnd / 1024.0);
+                } else if (i == 0 && heapBase >= 0) {
+                    heap = String.format(Locale.ROOT, "%.1f", heapBase / 1024.0);
+                }
+                o.append(String.format(Locale.ROOT, "| %s | %s | %.0f | %s | %d | %d (%d) | %d | %d | %d | %d | %d |%n",
                         last ? "end" : String.format(Locale.ROOT, "%d:%02d", (int) (s.at() - start) / 60, Math.max(0, (int) (s.at() - start)) % 60),
-                        s.pid(), s.rssKb() / 1024.0, s.threads(), s.fds(), s.sockets(), s.clients(), s.servers(), s.backends(),
+                        s.pid(), s.rssKb() / 1024.0, heap, s.threads(), s.fds(), s.sockets(), s.clients(), s.servers(), s.backends(),
                         s.rows(), s.errors()));
                 if (s.at() >= nextRow) {
                     nextRow = s.at() + step;
                 }
+                lastRow = s.at();
             }
             lastPid = s.pid();
         }
-        o.append('\n');
+        o.append("\nLive heap: used after a full GC (jcmd GC.run, GC.heap_info), every " + (int) O.d("heap_every", 30)
+                + " s; the table shows the last one since the previous row.\n\n");
 
         // RSS flatness, per process: the last third of its life under load against its middle third.
         o.append("### RSS\n\n");
@@ -1443,7 +1507,42 @@ public class Soak {
                 fails.add(String.format(Locale.ROOT, "RSS of pid %s grew by %.0f MB in the last third of its life", e.getKey(), growMb));
             }
         }
-        o.append(String.format(Locale.ROOT, "%nFlat: the last third's maximum at most max(%.0f MB, %.0f%%) above the middle third's "
+        Map<String, List<Heap>> heapByPid = new LinkedHashMap<>();
+        for (Heap h : heaps) {
+            heapByPid.computeIfAbsent(h.pid(), k -> new ArrayList<>()).add(h);
+        }
+        double heapTolMb = O.d("heap_tolerance_mb", 8);
+        StringBuilder hl = new StringBuilder();
+        for (Map.Entry<String, List<Heap>> e : heapByPid.entrySet()) {
+            List<Heap> hs = e.getValue();
+            StringBuilder vals = new StringBuilder();
+            for (Heap h : hs) {
+                vals.append(vals.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", h.usedKb() / 1024.0));
+            }
+            String verdict = "";
+            if (hs.size() >= 3) {
+                long firstHalf = 0, secondHalf = 0;
+                for (int i = 1; i < hs.size(); i++) { // the first measurement is the JVM warming up
+                    if (i <= hs.size() / 2) {
+                        firstHalf = Math.max(firstHalf, hs.get(i).usedKb());
+                    } else {
+                        secondHalf = Math.max(secondHalf, hs.get(i).usedKb());
+                    }
+                }
+                double grow = (secondHalf - firstHalf) / 1024.0;
+                boolean ok = grow <= Math.max(heapTolMb, firstHalf / 1024.0 * 0.25);
+                verdict = String.format(Locale.ROOT, " (growth %+.1f MB: %s)", grow, ok ? "flat" : "GROWING");
+                if (!ok) {
+                    fails.add(String.format(Locale.ROOT, "live heap of pid %s grew by %.1f MB", e.getKey(), grow));
+                }
+            }
+            hl.append(String.format(Locale.ROOT, "- pid %s, live heap MB: %s%s%n", e.getKey(), vals, verdict));
+        }
+        if (!hl.isEmpty()) {
+            o.append(String.format(Locale.ROOT, "%nLive heap after a full GC under load, per process (judged from 3 measurements on: the maximum of "
+                    + "the second half at most max(%.0f MB, 25%%) above the first half's, the very first left out):%n%n", heapTolMb)).append(hl);
+        }
+        o.append(String.format(Locale.ROOT, "%nRSS flat: the last third's maximum at most max(%.0f MB, %.0f%%) above the middle third's "
                 + "(a takeover starts a new JVM, so each process is judged on its own; the first third is the JVM warming up).%n%n", tolMb, tolPct));
 
         // Leaks.
@@ -1488,6 +1587,13 @@ public class Soak {
                 vtBase[0], vtBase[1], base.clients() - 1, base.servers(), vtEnd[0], vtEnd[1], cc2[0] - 1, cc2[2], vtOk ? "ok" : "LEAK"));
         if (!vtOk) {
             fails.add("virtual threads C-/S-: " + vtEnd[0] + "/" + vtEnd[1] + " for " + cc2[0] + " clients and " + cc2[2] + " servers");
+        }
+        boolean heapOk = heapBase >= 0 && heapEnd >= 0 && heapEnd <= heapBase + heapTolMb * 1024;
+        o.append(String.format(Locale.ROOT, "| live heap after a full GC | %.1f MB | %.1f MB | %s |%n", heapBase / 1024.0, heapEnd / 1024.0,
+                heapOk ? "ok" : heapBase < 0 || heapEnd < 0 ? "not measured" : "LEAK"));
+        if (!heapOk) {
+            fails.add(heapBase < 0 || heapEnd < 0 ? "the live heap could not be measured (jcmd)"
+                    : String.format(Locale.ROOT, "live heap at rest: %.1f MB at the start, %.1f MB at the end", heapBase / 1024.0, heapEnd / 1024.0));
         }
         boolean thOk = fin.threads() >= 0 && fin.threads() <= base.threads() + tolThreads;
         o.append(String.format(Locale.ROOT, "| platform threads | %d | %d | %s |%n", base.threads(), fin.threads(), thOk ? "ok" : "LEAK"));
