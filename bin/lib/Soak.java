@@ -490,6 +490,7 @@ public class Soak {
                 try {
                     st.execute("SELECT pg_sleep(5)");
                     count("cancels without effect (pg_sleep(5) ran to its end)");
+                    NO_EFFECT.add(t);
                     if (tx) {
                         conn.rollback();
                         LEDGER.aborted.add(ids);
@@ -519,6 +520,19 @@ public class Soak {
             opStart = -1;
             sleepMs(rnd(200, 800));
         }
+    }
+
+    static final ConcurrentLinkedQueue<Double> NO_EFFECT = new ConcurrentLinkedQueue<>();
+
+    /** The faults running at time t or ended at most 10 s before it, for the report. */
+    static String faultsNear(double t) {
+        StringBuilder sb = new StringBuilder();
+        for (Fault f : FAULTS) {
+            if (f.start() <= t + 6 && f.end() + 10 >= t) {
+                sb.append(sb.isEmpty() ? "" : ", ").append(f.kind());
+            }
+        }
+        return sb.isEmpty() ? "no fault near" : "near " + sb;
     }
 
     static final class Churn extends Worker {
@@ -925,6 +939,52 @@ public class Soak {
         return new int[] {all, sockets};
     }
 
+    /** What each socket of a process is (from /proc/net/{tcp,tcp6,unix}), for a leak report: description -> count. */
+    static Map<String, Integer> describeSockets(String pid) {
+        Map<String, String> byInode = new HashMap<>();
+        String[] tcpStates = {"?", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE",
+            "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING"};
+        for (String f : List.of("/proc/" + pid + "/net/tcp", "/proc/" + pid + "/net/tcp6")) {
+            try {
+                for (String line : Files.readAllLines(Path.of(f)).subList(1, Files.readAllLines(Path.of(f)).size())) {
+                    String[] x = line.trim().split("\\s+");
+                    int st = Integer.parseInt(x[3], 16);
+                    int lport = Integer.parseInt(x[1].substring(x[1].indexOf(':') + 1), 16);
+                    int rport = Integer.parseInt(x[2].substring(x[2].indexOf(':') + 1), 16);
+                    String role = lport == Integer.parseInt(PGL_PORT) ? "client side" : rport == Integer.parseInt(PG_PORT) ? "to PostgreSQL" : "other";
+                    byInode.put(x[9], "tcp " + role + " " + (st < tcpStates.length ? tcpStates[st] : st));
+                }
+            } catch (IOException | RuntimeException e) {
+                // not readable
+            }
+        }
+        try {
+            List<String> lines = Files.readAllLines(Path.of("/proc/" + pid + "/net/unix"));
+            for (String line : lines.subList(1, lines.size())) {
+                String[] x = line.trim().split("\\s+");
+                byInode.put(x[6], "unix " + (x.length > 7 ? x[7] : "(unnamed)") + " st=" + x[5]);
+            }
+        } catch (IOException | RuntimeException e) {
+            // not readable
+        }
+        Map<String, Integer> out = new TreeMap<>();
+        try (var ds = Files.newDirectoryStream(Path.of("/proc/" + pid + "/fd"))) {
+            for (Path p : ds) {
+                try {
+                    String l = Files.readSymbolicLink(p).toString();
+                    if (l.startsWith("socket:[")) {
+                        out.merge(byInode.getOrDefault(l.substring(8, l.length() - 1), "unknown socket"), 1, Integer::sum);
+                    }
+                } catch (IOException e) {
+                    // closed meanwhile
+                }
+            }
+        } catch (IOException e) {
+            // gone
+        }
+        return out;
+    }
+
     /** SHOW CLIENTS / SHOW SERVERS counts: {clients, non-console clients, servers, active servers}. */
     static int[] consoleCounts() {
         int[] r = {-1, -1, -1, -1};
@@ -1252,9 +1312,24 @@ public class Soak {
             sleepMs(500);
         }
         String endPid = readPid();
+        // Sockets and the console's counts are read one after the other: take them when two
+        // readings a second apart agree (a connection closing in between would skew one).
         Sample fin = sample();
-        int[] vtEnd = vthreads(endPid, "end");
         int[] cc2 = consoleCounts();
+        for (int i = 0; i < 10; i++) {
+            sleepMs(1000);
+            Sample again = sample();
+            int[] cc3 = consoleCounts();
+            boolean same = again.sockets() == fin.sockets() && again.fds() == fin.fds() && cc3[0] == cc2[0] && cc3[2] == cc2[2];
+            fin = again;
+            cc2 = cc3;
+            if (same) {
+                break;
+            }
+        }
+        int[] vtEnd = vthreads(endPid, "end");
+        Map<String, Integer> socketsEnd = describeSockets(endPid);
+        SOCKETS_END.putAll(socketsEnd);
         long heapEnd = liveHeapKb(endPid);
 
         say("verifying rows ...");
@@ -1263,6 +1338,9 @@ public class Soak {
     }
 
     // --------------------------------------------------------------------------------- report
+    static final Map<String, Integer> SOCKETS_END = new TreeMap<>();
+    static String SOCK_NOTE;
+
     static final Map<String, String> NAMES = Map.ofEntries(
             Map.entry("57014", "query_canceled"), Map.entry("57P01", "admin_shutdown"),
             Map.entry("57P02", "crash_shutdown"), Map.entry("57P03", "cannot_connect_now"),
@@ -1421,6 +1499,13 @@ public class Soak {
         }
         o.append("Counters: ").append(cnt).append(".\n\n");
         long noEffect = counted("cancels without effect (pg_sleep(5) ran to its end)");
+        if (noEffect > 0) {
+            StringBuilder ne = new StringBuilder();
+            for (double t : NO_EFFECT) {
+                ne.append(ne.isEmpty() ? "" : "; ").append(String.format(Locale.ROOT, "%.0f s (%s)", t - start, faultsNear(t)));
+            }
+            o.append("Cancels without effect, when the statement started: ").append(ne).append(".\n\n");
+        }
         if (noEffect > Math.max(2, (cancelled + noEffect) / 20)) {
             fails.add(noEffect + " of " + (cancelled + noEffect) + " cancel requests had no effect");
         }
@@ -1572,6 +1657,11 @@ public class Soak {
         boolean sockOk = fin.sockets() >= 0 && listenEnd == listenBase;
         o.append(String.format(Locale.ROOT, "| sockets − clients − servers (listeners and the like) | %d | %d | %s |%n",
                 listenBase, listenEnd, sockOk ? "ok" : "LEAK"));
+        if (!sockOk || O.d("show_sockets", 0) > 0) {
+            StringBuilder sd = new StringBuilder();
+            SOCKETS_END.forEach((k, n) -> sd.append(sd.isEmpty() ? "" : ", ").append(n).append(" × ").append(k));
+            SOCK_NOTE = "Sockets of pid " + fin.pid() + " at the end: " + sd + ".";
+        }
         if (!sockOk) {
             fails.add("sockets not accounted for by clients and servers: " + listenBase + " at the start, " + listenEnd + " at the end");
         }
@@ -1599,6 +1689,9 @@ public class Soak {
         o.append(String.format(Locale.ROOT, "| platform threads | %d | %d | %s |%n", base.threads(), fin.threads(), thOk ? "ok" : "LEAK"));
         if (!thOk) {
             fails.add("platform threads: " + base.threads() + " at the start, " + fin.threads() + " at the end (tolerance " + tolThreads + ")");
+        }
+        if (SOCK_NOTE != null) {
+            o.append('\n').append(md(SOCK_NOTE)).append('\n');
         }
         o.append(String.format(Locale.ROOT, "%nThe start is the first pgloom process (pid %s) before any client; the end is the last one (pid %s) %.0f s after the workload stopped. "
                 + "Platform threads may differ by up to %d (JIT and GC threads come and go).%n%n", base.pid(), fin.pid(), fin.at() - workEnd, tolThreads));
