@@ -946,7 +946,8 @@ public class Soak {
             "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING"};
         for (String f : List.of("/proc/" + pid + "/net/tcp", "/proc/" + pid + "/net/tcp6")) {
             try {
-                for (String line : Files.readAllLines(Path.of(f)).subList(1, Files.readAllLines(Path.of(f)).size())) {
+                List<String> lines = Files.readAllLines(Path.of(f));
+                for (String line : lines.subList(1, lines.size())) {
                     String[] x = line.trim().split("\\s+");
                     int st = Integer.parseInt(x[3], 16);
                     int lport = Integer.parseInt(x[1].substring(x[1].indexOf(':') + 1), 16);
@@ -1210,6 +1211,7 @@ public class Soak {
         currentPid = readPid();
         // Baseline: pgloom as started, no client but the sampler's console connection.
         Sample base = sample();
+        SOCKETS_START.putAll(describeSockets(base.pid())); // before any jcmd: no attach socket yet
         int[] vtBase = vthreads(base.pid(), "start");
         long heapBase = liveHeapKb(base.pid());
         say("baseline: pid " + base.pid() + ", RSS " + base.rssKb() / 1024 + " MB, " + base.threads() + " threads, "
@@ -1339,6 +1341,18 @@ public class Soak {
 
     // --------------------------------------------------------------------------------- report
     static final Map<String, Integer> SOCKETS_END = new TreeMap<>();
+    static final Map<String, Integer> SOCKETS_START = new TreeMap<>();
+
+    /** Sockets matching a description's prefix or infix. */
+    static int socketsLike(Map<String, Integer> m, String part) {
+        int n = 0;
+        for (Map.Entry<String, Integer> e : m.entrySet()) {
+            if (e.getKey().contains(part)) {
+                n += e.getValue();
+            }
+        }
+        return n;
+    }
     static String SOCK_NOTE;
 
     static final Map<String, String> NAMES = Map.ofEntries(
@@ -1652,18 +1666,21 @@ public class Soak {
         }
         // sockets = clients + servers + the listening sockets
         // fds are read before the sample's console connection opens, and SHOW CLIENTS counts it.
-        int listenBase = base.sockets() - (base.clients() - 1) - base.servers();
-        int listenEnd = fin.sockets() - (cc2[0] - 1) - cc2[2];
-        boolean sockOk = fin.sockets() >= 0 && listenEnd == listenBase;
-        o.append(String.format(Locale.ROOT, "| sockets − clients − servers (listeners and the like) | %d | %d | %s |%n",
-                listenBase, listenEnd, sockOk ? "ok" : "LEAK"));
+        // The JVM's attach socket (/tmp/.java_pid<pid>, opened by the first jcmd) is not pgloom's.
+        int listenBase = base.sockets() - (base.clients() - 1) - base.servers() - socketsLike(SOCKETS_START, ".java_pid");
+        int listenEnd = fin.sockets() - (cc2[0] - 1) - cc2[2] - socketsLike(SOCKETS_END, ".java_pid");
+        int closeWait = socketsLike(SOCKETS_END, "CLOSE_WAIT");
+        boolean sockOk = fin.sockets() >= 0 && listenEnd == listenBase && closeWait == 0;
+        o.append(String.format(Locale.ROOT, "| sockets − clients − servers (listeners and the like); sockets in CLOSE_WAIT | %d; %d | %d; %d | %s |%n",
+                listenBase, socketsLike(SOCKETS_START, "CLOSE_WAIT"), listenEnd, closeWait, sockOk ? "ok" : "LEAK"));
         if (!sockOk || O.d("show_sockets", 0) > 0) {
             StringBuilder sd = new StringBuilder();
             SOCKETS_END.forEach((k, n) -> sd.append(sd.isEmpty() ? "" : ", ").append(n).append(" × ").append(k));
             SOCK_NOTE = "Sockets of pid " + fin.pid() + " at the end: " + sd + ".";
         }
         if (!sockOk) {
-            fails.add("sockets not accounted for by clients and servers: " + listenBase + " at the start, " + listenEnd + " at the end");
+            fails.add("sockets not accounted for by clients and servers: " + listenBase + " at the start, " + listenEnd + " at the end; "
+                    + closeWait + " in CLOSE_WAIT");
         }
         int otherBase = base.fds() - base.sockets(), otherEnd = fin.fds() - fin.sockets();
         boolean fdOk = fin.fds() >= 0 && otherEnd <= otherBase + O.i("fd_tolerance", 2);
