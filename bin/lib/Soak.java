@@ -1329,9 +1329,14 @@ public class Soak {
                 break;
             }
         }
+        // Before the thread dump's jcmd; a console connection just closed may take a moment to go.
+        Map<String, Integer> sk = describeSockets(endPid);
+        for (int i = 0; i < 10 && (census(sk)[0] != cc2[0] - 1 || census(sk)[1] != cc2[2]); i++) {
+            sleepMs(500);
+            sk = describeSockets(endPid);
+        }
+        SOCKETS_END.putAll(sk);
         int[] vtEnd = vthreads(endPid, "end");
-        Map<String, Integer> socketsEnd = describeSockets(endPid);
-        SOCKETS_END.putAll(socketsEnd);
         long heapEnd = liveHeapKb(endPid);
 
         say("verifying rows ...");
@@ -1342,6 +1347,16 @@ public class Soak {
     // --------------------------------------------------------------------------------- report
     static final Map<String, Integer> SOCKETS_END = new TreeMap<>();
     static final Map<String, Integer> SOCKETS_START = new TreeMap<>();
+
+    /** {from clients, to PostgreSQL, other} sockets of a census, the JVM's attach socket left out. */
+    static int[] census(Map<String, Integer> m) {
+        int all = 0;
+        for (int n : m.values()) {
+            all += n;
+        }
+        int cl = socketsLike(m, "tcp client side ESTABLISHED"), sv = socketsLike(m, "tcp to PostgreSQL ESTABLISHED");
+        return new int[] {cl, sv, all - cl - sv - socketsLike(m, ".java_pid")};
+    }
 
     /** Sockets matching a description's prefix or infix. */
     static int socketsLike(Map<String, Integer> m, String part) {
@@ -1666,21 +1681,22 @@ public class Soak {
         }
         // sockets = clients + servers + the listening sockets
         // fds are read before the sample's console connection opens, and SHOW CLIENTS counts it.
-        // The JVM's attach socket (/tmp/.java_pid<pid>, opened by the first jcmd) is not pgloom's.
-        int listenBase = base.sockets() - (base.clients() - 1) - base.servers() - socketsLike(SOCKETS_START, ".java_pid");
-        int listenEnd = fin.sockets() - (cc2[0] - 1) - cc2[2] - socketsLike(SOCKETS_END, ".java_pid");
+        // From /proc/<pid>/net: pgloom's sockets by kind (the JVM's attach socket, opened by jcmd, left out).
+        int[] sockBase = census(SOCKETS_START), sockEnd = census(SOCKETS_END);
         int closeWait = socketsLike(SOCKETS_END, "CLOSE_WAIT");
-        boolean sockOk = fin.sockets() >= 0 && listenEnd == listenBase && closeWait == 0;
-        o.append(String.format(Locale.ROOT, "| sockets − clients − servers (listeners and the like); sockets in CLOSE_WAIT | %d; %d | %d; %d | %s |%n",
-                listenBase, socketsLike(SOCKETS_START, "CLOSE_WAIT"), listenEnd, closeWait, sockOk ? "ok" : "LEAK"));
+        boolean sockOk = sockEnd[0] == cc2[0] - 1 && sockEnd[1] == cc2[2] && sockEnd[2] == sockBase[2] && closeWait == 0;
+        o.append(String.format(Locale.ROOT, "| sockets: from clients / to PostgreSQL / other (listeners and the like) / in CLOSE_WAIT | %d / %d / %d / %d | %d / %d / %d / %d | %s |%n",
+                sockBase[0], sockBase[1], sockBase[2], socketsLike(SOCKETS_START, "CLOSE_WAIT"), sockEnd[0], sockEnd[1], sockEnd[2], closeWait,
+                sockOk ? "ok" : "LEAK"));
+        int listenBase = sockBase[2], listenEnd = sockEnd[2];
         if (!sockOk || O.d("show_sockets", 0) > 0) {
             StringBuilder sd = new StringBuilder();
             SOCKETS_END.forEach((k, n) -> sd.append(sd.isEmpty() ? "" : ", ").append(n).append(" × ").append(k));
             SOCK_NOTE = "Sockets of pid " + fin.pid() + " at the end: " + sd + ".";
         }
         if (!sockOk) {
-            fails.add("sockets not accounted for by clients and servers: " + listenBase + " at the start, " + listenEnd + " at the end; "
-                    + closeWait + " in CLOSE_WAIT");
+            fails.add("sockets: " + sockEnd[0] + " from clients for " + (cc2[0] - 1) + " clients, " + sockEnd[1] + " to PostgreSQL for "
+                    + cc2[2] + " servers, " + listenEnd + " other (" + listenBase + " at the start), " + closeWait + " in CLOSE_WAIT");
         }
         int otherBase = base.fds() - base.sockets(), otherEnd = fin.fds() - fin.sockets();
         boolean fdOk = fin.fds() >= 0 && otherEnd <= otherBase + O.i("fd_tolerance", 2);
