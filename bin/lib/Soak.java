@@ -1474,8 +1474,10 @@ public class Soak {
         // Errors.
         o.append("### Client errors by SQLSTATE\n\n");
         o.append("Expected: 57014 in the cancel clients; connection errors (08xxx, 57P01, lost sockets) during a "
-                + "pg_terminate_backend or PostgreSQL restart or within " + (int) O.d("grace", 10)
-                + " s after it. Anything else, or an error during a takeover, RECONNECT or PAUSE, is unexpected.\n\n");
+                + "pg_terminate_backend or within " + (int) O.d("grace", 10) + " s after it; those and 57P02/57P03 (PostgreSQL "
+                + "shutting down or starting, also as pgloom's cached login error) during a PostgreSQL restart or within "
+                + (int) (O.d("server_login_retry", 3) + O.d("grace", 10) + 5) + " s after it. Anything else, and any error "
+                + "during a takeover, RECONNECT or PAUSE, is unexpected.\n\n");
         o.append("| SQLSTATE | name | clients | expected | unexpected | example message |\n|---|---|---|---:|---:|---|\n");
         Map<String, long[]> tally = new TreeMap<>();
         Map<String, Set<String>> kinds = new HashMap<>();
@@ -1689,7 +1691,7 @@ public class Soak {
                 sockBase[0], sockBase[1], sockBase[2], socketsLike(SOCKETS_START, "CLOSE_WAIT"), sockEnd[0], sockEnd[1], sockEnd[2], closeWait,
                 sockOk ? "ok" : "LEAK"));
         int listenBase = sockBase[2], listenEnd = sockEnd[2];
-        if (!sockOk || O.d("show_sockets", 0) > 0) {
+        if (!sockOk || O.d("show_sockets", 1) > 0) {
             StringBuilder sd = new StringBuilder();
             SOCKETS_END.forEach((k, n) -> sd.append(sd.isEmpty() ? "" : ", ").append(n).append(" × ").append(k));
             SOCK_NOTE = "Sockets of pid " + fin.pid() + " at the end: " + sd + ".";
