@@ -87,6 +87,7 @@ class TakeoverManyClientsIT {
         current = r.successor();
         System.out.printf("TAKEOVER WITH %d IDLE CLIENTS: clients waited %d ms (old process: SUSPEND finished in"
                 + " %d ms); %s%n", CLIENTS, r.clientsWaitedMs(), r.oldSuspendMs(), r);
+        System.out.println("old process's takeover log:\n" + Takeovers.suspendLines(first));
         System.out.println("successor's takeover log:\n" + takeoverLines(current));
         assertThat(r.clients()).as("clients handed over").isEqualTo(CLIENTS);
 

@@ -93,12 +93,12 @@ final class Takeovers {
                 Integer.parseInt(done.group(3)), Long.parseLong(done.group(4)), suspendMs);
     }
 
-    /** The old process's SUSPEND/SHUTDOWN lines and the first lines it closed something with. */
+    /** The old process's SUSPEND/SHOW FDS/SHUTDOWN lines and the first lines it closed something with. */
     static String suspendLines(PgloomProcess old) {
         StringBuilder out = new StringBuilder();
         int closes = 0;
         for (String line : old.log().split("\n")) {
-            if (line.contains("SUSPEND") || line.contains("SHUTDOWN")
+            if (line.contains("SUSPEND") || line.contains("SHUTDOWN") || line.contains("SHOW FDS")
                     || (line.contains("closing because") && closes++ < 10)) {
                 out.append(line).append('\n');
             }

@@ -311,12 +311,18 @@ public final class Pgloom {
         Pgloom p = new Pgloom(config, users, loadTls(g, Log::warning), loadHba(g, Log::warning));
         Adopter.Result adopted;
         long started;
+        String phases;
         try {
             TakeoverClient.Handover h = link.takeSockets();
             started = h.suspendStartNanos();
+            long adoptStart = System.nanoTime();
             adopted = Adopter.adopt(h, p.pools, p.services);
             p.listeners.addAll(adopted.listeners());
+            long finishStart = System.nanoTime();
             link.finish(g.get(General.PIDFILE));
+            phases = "SUSPEND " + h.suspendMillis() + " ms, SHOW FDS " + h.showFdsMillis() + " ms, adopting "
+                    + (finishStart - adoptStart) / 1_000_000 + " ms, old process exit " + (System.nanoTime() - finishStart) / 1_000_000
+                    + " ms";
         } catch (IOException | RuntimeException e) {
             link.abandon();
             throw new StartupException("takeover failed, the old process keeps running: " + e.getMessage());
@@ -340,7 +346,7 @@ public final class Pgloom {
         }
         long pausedMs = (System.nanoTime() - started) / 1_000_000;
         Log.log("takeover done: " + adopted.clients().size() + " clients, " + adopted.servers().size() + " servers, "
-                + adopted.listeners().size() + " listeners; clients waited " + pausedMs + " ms from SUSPEND to resume");
+                + adopted.listeners().size() + " listeners; clients waited " + pausedMs + " ms from SUSPEND to resume (" + phases + ")");
         Log.log("process up: " + Version.TEXT + ", java " + Runtime.version() + ", transport epoll (took over)");
         return p;
     }

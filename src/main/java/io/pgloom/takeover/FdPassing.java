@@ -56,20 +56,35 @@ public final class FdPassing {
     }
 
     /**
-     * Sends {@code data} with {@code fd} attached to its first byte; the rest of a partial send
-     * goes without control data.
+     * Sends rows with a descriptor each on one wire, with its native buffers allocated once
+     * (SHOW FDS makes one {@code sendmsg} per socket). Confined to the thread that created it.
      */
-    public static void send(EpollWire wire, byte[] data, int fd) throws IOException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment buf = a.allocate(data.length);
+    public static final class Sender implements AutoCloseable {
+        private final EpollWire wire;
+        private final Arena arena = Arena.ofConfined();
+        private final MemorySegment iov = arena.allocate(16, 8);
+        private final MemorySegment control = arena.allocate(CMSG_HEADER + 8, 8);
+        private final MemorySegment msg = arena.allocate(MSGHDR_SIZE, 8);
+        private final MemorySegment errno = arena.allocate(ERRNO_LAYOUT);
+        private MemorySegment buf = arena.allocate(4096);
+
+        public Sender(EpollWire wire) {
+            this.wire = wire;
+        }
+
+        /**
+         * Sends {@code data} with {@code fd} attached to its first byte; the rest of a partial send
+         * goes without control data.
+         */
+        public void send(byte[] data, int fd) throws IOException {
+            if (buf.byteSize() < data.length) {
+                buf = arena.allocate(Math.max(data.length, buf.byteSize() * 2));
+            }
             MemorySegment.copy(data, 0, buf, JAVA_BYTE, 0, data.length);
-            MemorySegment iov = a.allocate(16, 8);
-            MemorySegment control = a.allocate(CMSG_HEADER + 8, 8);
             control.set(JAVA_LONG, 0, CMSG_HEADER + 4);
             control.set(JAVA_INT, 8, SOL_SOCKET);
             control.set(JAVA_INT, 12, SCM_RIGHTS);
             control.set(JAVA_INT, 16, fd);
-            MemorySegment msg = a.allocate(MSGHDR_SIZE, 8);
             long sent = 0;
             boolean withFd = true;
             while (sent < data.length) {
@@ -82,7 +97,6 @@ public final class FdPassing {
                     msg.set(ADDRESS, 32, control);
                     msg.set(JAVA_LONG, 40, CMSG_HEADER + 8);
                 }
-                MemorySegment errno = a.allocate(ERRNO_LAYOUT);
                 long n = wire.writeRaw(s -> invoke(SENDMSG, errno, s, msg, MSG_NOSIGNAL | MSG_DONTWAIT));
                 if (n > 0) {
                     withFd = false;
@@ -90,37 +104,65 @@ public final class FdPassing {
                 }
             }
         }
+
+        @Override
+        public void close() {
+            arena.close();
+        }
     }
 
     /**
-     * Receives one chunk: appends its bytes to {@code out} and the descriptors that came with it
-     * to {@code fds}. Returns the byte count, 0 at end of stream.
+     * Receives bytes and descriptors on one wire with its native buffers allocated once: Linux
+     * ends a {@code recvmsg} at each message that carries descriptors, so SHOW FDS takes one call
+     * per socket. A {@link io.pgloom.proto.ByteSource}, so a {@link io.pgloom.proto.MessageStream}
+     * can frame what arrives. Confined to the thread that created it.
      */
-    public static int receive(EpollWire wire, java.io.ByteArrayOutputStream out, ArrayDeque<Integer> fds) throws IOException {
-        try (Arena a = Arena.ofConfined()) {
-            int capacity = 64 * 1024;
-            MemorySegment buf = a.allocate(capacity);
-            MemorySegment iov = a.allocate(16, 8);
+    public static final class Receiver implements io.pgloom.proto.ByteSource, AutoCloseable {
+        private static final int CAPACITY = 64 * 1024;
+
+        private final EpollWire wire;
+        private final ArrayDeque<Integer> fds;
+        private final Arena arena = Arena.ofConfined();
+        private final MemorySegment buf = arena.allocate(CAPACITY);
+        private final long controlSize = CMSG_HEADER + align8(4L * SCM_MAX_FD);
+        private final MemorySegment control = arena.allocate(controlSize, 8);
+        private final MemorySegment iov = arena.allocate(16, 8);
+        private final MemorySegment msg = arena.allocate(MSGHDR_SIZE, 8);
+        private final MemorySegment errno = arena.allocate(ERRNO_LAYOUT);
+
+        /** @param fds where received descriptors go, in arrival order */
+        public Receiver(EpollWire wire, ArrayDeque<Integer> fds) {
+            this.wire = wire;
+            this.fds = fds;
             iov.set(ADDRESS, 0, buf);
-            iov.set(JAVA_LONG, 8, capacity);
-            long controlSize = CMSG_HEADER + align8(4L * SCM_MAX_FD);
-            MemorySegment control = a.allocate(controlSize, 8);
-            MemorySegment msg = a.allocate(MSGHDR_SIZE, 8);
+        }
+
+        /** One {@code recvmsg} into {@code b[off..off+len)}; -1 at end of stream. */
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int want = Math.min(len, CAPACITY);
+            iov.set(JAVA_LONG, 8, want);
+            msg.fill((byte) 0);
             msg.set(ADDRESS, 16, iov);
             msg.set(JAVA_LONG, 24, 1);
             msg.set(ADDRESS, 32, control);
             msg.set(JAVA_LONG, 40, controlSize);
-            MemorySegment errno = a.allocate(ERRNO_LAYOUT);
             long n = wire.readRaw(s -> invoke(RECVMSG, errno, s, msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT));
             int flags = msg.get(JAVA_INT, 48);
             collectFds(control, msg.get(JAVA_LONG, 40), fds);
             if ((flags & MSG_CTRUNC) != 0) {
                 throw new IOException("descriptors were lost in transit (MSG_CTRUNC)");
             }
-            byte[] bytes = new byte[(int) n];
-            MemorySegment.copy(buf, JAVA_BYTE, 0, bytes, 0, (int) n);
-            out.write(bytes, 0, bytes.length);
+            if (n == 0) {
+                return -1;
+            }
+            MemorySegment.copy(buf, JAVA_BYTE, 0, b, off, (int) n);
             return (int) n;
+        }
+
+        @Override
+        public void close() {
+            arena.close();
         }
     }
 

@@ -3,6 +3,7 @@ package io.pgloom.takeover;
 import io.pgloom.client.ClientConnection;
 import io.pgloom.client.ClientRegistry;
 import io.pgloom.client.ClientState;
+import io.pgloom.log.Log;
 import io.pgloom.net.Listener;
 import io.pgloom.net.Wire;
 import io.pgloom.net.epoll.EpollWire;
@@ -50,6 +51,7 @@ public final class FdSender {
      * leaves CommandComplete in {@code out}.
      */
     public void send(ClientConnection requester, MessageBuilder out) throws IOException {
+        long start = System.nanoTime();
         Wire w = requester.wire();
         boolean withFds = w instanceof EpollWire && w.isUnix() && w.peerIsSameUser() && requester.userName().equals("pgbouncer");
         boolean extended = PGLOOM_SUCCESSOR.equals(requester.consoleApplicationName());
@@ -57,12 +59,15 @@ public final class FdSender {
         FdRow.describe(head, extended);
         w.write(head.buffer());
         List<FdRow> extra = new ArrayList<>();
-        for (FdRow row : rows(extra)) {
-            byte[] bytes = row.encode(extended);
-            if (withFds && row.fd() >= 0) {
-                FdPassing.send((EpollWire) w, bytes, row.fd());
-            } else {
-                w.write(bytes);
+        List<FdRow> rows = rows(extra);
+        try (FdPassing.Sender sender = withFds ? new FdPassing.Sender((EpollWire) w) : null) {
+            for (FdRow row : rows) {
+                byte[] bytes = row.encode(extended);
+                if (sender != null && row.fd() >= 0) {
+                    sender.send(bytes, row.fd());
+                } else {
+                    w.write(bytes);
+                }
             }
         }
         if (extended) {
@@ -74,6 +79,9 @@ public final class FdSender {
             }
         }
         BackendMessages.commandComplete(out, "SHOW");
+        if (withFds) {
+            Log.log("SHOW FDS sent " + rows.size() + " sockets in " + (System.nanoTime() - start) / 1_000_000 + " ms");
+        }
     }
 
     private List<FdRow> rows(List<FdRow> statementRows) {

@@ -9,8 +9,8 @@ import io.pgloom.proto.ErrorFields;
 import io.pgloom.proto.FrontendMessages;
 import io.pgloom.proto.MessageBuilder;
 import io.pgloom.proto.MessageStream;
+import io.pgloom.proto.PeerClosedException;
 import io.pgloom.proto.ProtocolViolationException;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.UnixDomainSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -32,6 +32,12 @@ import java.util.concurrent.locks.LockSupport;
  * PgBouncer alike. Runs on the main thread, sequentially.
  */
 public final class TakeoverClient {
+    /**
+     * The largest SHOW FDS row read: a row carries, besides its columns, what a connection had
+     * buffered (at most a few of its buffers, in base64).
+     */
+    private static final int MAX_ROW_SIZE = 256 << 20;
+
     private final EpollWire wire;
     private final MessageStream in;
 
@@ -42,7 +48,7 @@ public final class TakeoverClient {
 
     /** What the old process handed over: its rows and, in row order, the received descriptors. */
     public record Handover(List<FdRow> rows, Map<FdRow, Integer> fds, TakeoverClient link, long suspendMillis,
-            long suspendStartNanos) {
+            long showFdsMillis, long suspendStartNanos) {
     }
 
     /**
@@ -131,28 +137,29 @@ public final class TakeoverClient {
         return ErrorFields.parse(in.array(), in.bodyOffset(), in.bodyLength()).message();
     }
 
-    /** Reads SHOW FDS with recvmsg only, pairing received descriptors with rows in order. */
+    /**
+     * Reads SHOW FDS with recvmsg only, pairing received descriptors with rows in order: each
+     * descriptor arrives with the first byte of its row, so it is queued by the time its row is
+     * whole.
+     */
     private Handover readFds(long suspendMillis, long suspendStartNanos) throws IOException {
-        ByteArrayOutputStream pendingBytes = new ByteArrayOutputStream();
         ArrayDeque<Integer> fds = new ArrayDeque<>();
         List<FdRow> rows = new ArrayList<>();
         Map<FdRow, Integer> fdOf = new java.util.IdentityHashMap<>();
         List<String> columns = null;
-        int consumed = 0;
-        while (true) {
-            if (FdPassing.receive(wire, pendingBytes, fds) == 0) {
-                throw new IOException("old process closed the connection during SHOW FDS");
-            }
-            byte[] buf = pendingBytes.toByteArray();
-            int pos = consumed;
-            while (buf.length - pos >= 5) {
-                int len = MessageBuilder.getInt(buf, pos + 1);
-                if (len < 4 || buf.length - pos < len + 1) {
-                    break;
+        long start = System.nanoTime();
+        try (FdPassing.Receiver receiver = new FdPassing.Receiver(wire, fds)) {
+            MessageStream rowStream = new MessageStream(receiver, 64 * 1024, MAX_ROW_SIZE);
+            while (true) {
+                try {
+                    rowStream.nextMessage(MAX_ROW_SIZE);
+                } catch (PeerClosedException e) {
+                    throw new IOException("old process closed the connection during SHOW FDS");
                 }
-                byte tag = buf[pos];
-                byte[] body = java.util.Arrays.copyOfRange(buf, pos + 5, pos + 1 + len);
-                pos += len + 1;
+                byte tag = rowStream.tag();
+                byte[] body = java.util.Arrays.copyOfRange(rowStream.array(), rowStream.bodyOffset(),
+                        rowStream.bodyOffset() + rowStream.bodyLength());
+                rowStream.consume();
                 switch (tag) {
                     case BackendTag.ROW_DESCRIPTION -> columns = FdRow.columnNames(body);
                     case BackendTag.DATA_ROW -> {
@@ -175,14 +182,14 @@ public final class TakeoverClient {
                         if (!fds.isEmpty()) {
                             throw new IOException("got " + fds.size() + " descriptors without rows");
                         }
-                        Log.log("SHOW FDS finished");
-                        return new Handover(rows, fdOf, this, suspendMillis, suspendStartNanos);
+                        long millis = (System.nanoTime() - start) / 1_000_000;
+                        Log.log("SHOW FDS finished: " + rows.size() + " rows, " + fdOf.size() + " descriptors in " + millis + " ms");
+                        return new Handover(rows, fdOf, this, suspendMillis, millis, suspendStartNanos);
                     }
                     default -> {
                     }
                 }
             }
-            consumed = pos;
         }
     }
 
