@@ -59,6 +59,26 @@ public final class BodyReader {
         return out;
     }
 
+    /** The next {@code n} bytes as UTF-8 text. */
+    public String utf8(int n) {
+        if (n < 0) {
+            throw new ProtocolViolationException("invalid length in " + what);
+        }
+        need(n);
+        String s = new String(buf, pos, n, StandardCharsets.UTF_8);
+        pos += n;
+        return s;
+    }
+
+    /** Passes over {@code n} bytes. */
+    public void skip(int n) {
+        if (n < 0) {
+            throw new ProtocolViolationException("invalid length in " + what);
+        }
+        need(n);
+        pos += n;
+    }
+
     /** A NUL-terminated string, decoded as UTF-8. */
     public String cstring() {
         int i = pos;

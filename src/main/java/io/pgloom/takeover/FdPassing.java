@@ -56,14 +56,18 @@ public final class FdPassing {
     }
 
     /**
-     * Sends rows with a descriptor each on one wire, with its native buffers allocated once
-     * (SHOW FDS makes one {@code sendmsg} per socket). Confined to the thread that created it.
+     * Sends messages with descriptors attached on one wire, with its native buffers allocated
+     * once (SHOW FDS makes one {@code sendmsg} per socket, or per batch of sockets). Confined to
+     * the thread that created it.
      */
     public static final class Sender implements AutoCloseable {
+        /** The most descriptors one {@code sendmsg} may carry (the kernel's SCM_MAX_FD). */
+        public static final int MAX_FDS = SCM_MAX_FD;
+
         private final EpollWire wire;
         private final Arena arena = Arena.ofConfined();
         private final MemorySegment iov = arena.allocate(16, 8);
-        private final MemorySegment control = arena.allocate(CMSG_HEADER + 8, 8);
+        private final MemorySegment control = arena.allocate(CMSG_HEADER + align8(4L * SCM_MAX_FD), 8);
         private final MemorySegment msg = arena.allocate(MSGHDR_SIZE, 8);
         private final MemorySegment errno = arena.allocate(ERRNO_LAYOUT);
         private MemorySegment buf = arena.allocate(4096);
@@ -72,34 +76,45 @@ public final class FdPassing {
             this.wire = wire;
         }
 
-        /**
-         * Sends {@code data} with {@code fd} attached to its first byte; the rest of a partial send
-         * goes without control data.
-         */
+        /** Sends {@code data} with {@code fd} attached to its first byte. */
         public void send(byte[] data, int fd) throws IOException {
-            if (buf.byteSize() < data.length) {
-                buf = arena.allocate(Math.max(data.length, buf.byteSize() * 2));
+            send(data, data.length, new int[] {fd}, 1);
+        }
+
+        /**
+         * Sends {@code data[0..length)} with {@code fds[0..fdCount)} attached to its first byte;
+         * the rest of a partial send goes without control data.
+         */
+        public void send(byte[] data, int length, int[] fds, int fdCount) throws IOException {
+            if (fdCount < 1 || fdCount > MAX_FDS) {
+                throw new IllegalArgumentException("descriptors per message: " + fdCount);
             }
-            MemorySegment.copy(data, 0, buf, JAVA_BYTE, 0, data.length);
-            control.set(JAVA_LONG, 0, CMSG_HEADER + 4);
+            if (buf.byteSize() < length) {
+                buf = arena.allocate(Math.max(length, buf.byteSize() * 2));
+            }
+            MemorySegment.copy(data, 0, buf, JAVA_BYTE, 0, length);
+            long controlLength = CMSG_HEADER + 4L * fdCount;
+            control.set(JAVA_LONG, 0, controlLength);
             control.set(JAVA_INT, 8, SOL_SOCKET);
             control.set(JAVA_INT, 12, SCM_RIGHTS);
-            control.set(JAVA_INT, 16, fd);
+            for (int i = 0; i < fdCount; i++) {
+                control.set(JAVA_INT, CMSG_HEADER + 4L * i, fds[i]);
+            }
             long sent = 0;
-            boolean withFd = true;
-            while (sent < data.length) {
+            boolean withFds = true;
+            while (sent < length) {
                 iov.set(ADDRESS, 0, buf.asSlice(sent));
-                iov.set(JAVA_LONG, 8, data.length - sent);
+                iov.set(JAVA_LONG, 8, length - sent);
                 msg.fill((byte) 0);
                 msg.set(ADDRESS, 16, iov);
                 msg.set(JAVA_LONG, 24, 1);
-                if (withFd) {
+                if (withFds) {
                     msg.set(ADDRESS, 32, control);
-                    msg.set(JAVA_LONG, 40, CMSG_HEADER + 8);
+                    msg.set(JAVA_LONG, 40, align8(controlLength));
                 }
                 long n = wire.writeRaw(s -> invoke(SENDMSG, errno, s, msg, MSG_NOSIGNAL | MSG_DONTWAIT));
                 if (n > 0) {
-                    withFd = false;
+                    withFds = false;
                     sent += n;
                 }
             }

@@ -72,40 +72,55 @@ public record FdRow(int fd, String task, String user, String database, String ad
         return b == null ? null : "\\x" + HexFormat.of().formatHex(b);
     }
 
-    /** Reads the column names of a RowDescription body. */
-    static List<String> columnNames(byte[] body) {
-        BodyReader r = new BodyReader(body, "RowDescription");
-        int n = r.int16();
-        List<String> names = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            names.add(r.cstring());
-            r.bytes(18);
-        }
-        return names;
+    /** Every column this class knows, PgBouncer's first: the slots {@link #decode} fills. */
+    private static final List<String> ALL_COLUMNS;
+
+    static {
+        List<String> all = new ArrayList<>(PGBOUNCER_COLUMNS);
+        all.addAll(EXTRA_COLUMNS);
+        ALL_COLUMNS = List.copyOf(all);
     }
 
-    /** Reads a DataRow body against the column names. */
-    static FdRow decode(byte[] body, List<String> names) {
-        BodyReader r = new BodyReader(body, "DataRow");
+    /** For each column of a SHOW FDS result, its slot in {@link #ALL_COLUMNS}, or -1 when unknown. */
+    record Columns(int[] slots) {
+    }
+
+    /** Reads the columns of a RowDescription body. */
+    static Columns columns(byte[] body) {
+        BodyReader r = new BodyReader(body, "RowDescription");
         int n = r.int16();
-        Map<String, String> v = new LinkedHashMap<>();
+        int[] slots = new int[n];
+        for (int i = 0; i < n; i++) {
+            slots[i] = ALL_COLUMNS.indexOf(r.cstring());
+            r.bytes(18);
+        }
+        return new Columns(slots);
+    }
+
+    /** Reads a DataRow body against the columns (missing ones are NULL, unknown ones skipped). */
+    static FdRow decode(byte[] buf, int offset, int length, Columns columns) {
+        BodyReader r = new BodyReader(buf, offset, length, "DataRow");
+        int n = r.int16();
+        String[] v = new String[ALL_COLUMNS.size()];
+        int[] slots = columns.slots();
         for (int i = 0; i < n; i++) {
             int len = r.int32();
-            String value = len < 0 ? null : new String(r.bytes(len), StandardCharsets.UTF_8);
-            if (i < names.size()) {
-                v.put(names.get(i), value);
+            if (len == -1) {
+                continue;
+            }
+            if (i < slots.length && slots[i] >= 0) {
+                v[slots[i]] = r.utf8(len);
+            } else {
+                r.skip(len);
             }
         }
-        String task = v.get("task");
+        String task = v[1];
         if (task == null) {
             throw new ProtocolViolationException("SHOW FDS row without task");
         }
-        return new FdRow(integer(v.get("fd")), task, v.get("user"), v.get("database"), v.get("addr"), integer(v.get("port")),
-                unsigned(v.get("cancel")), integer(v.get("link")), v.get("client_encoding"), v.get("std_strings"),
-                v.get("datestyle"), v.get("timezone"), v.get("password"), bytea(v.get("scram_client_key")),
-                bytea(v.get("scram_server_key")), unsigned(v.get("pgloom_id")), unsigned(v.get("pgloom_connect_time")),
-                v.get("pgloom_tx_status"), v.get("pgloom_pending"), v.get("pgloom_flags"), v.get("pgloom_params"),
-                v.get("pgloom_stats"), v.get("pgloom_prepared"), v.get("pgloom_buffered"));
+        return new FdRow(integer(v[0]), task, v[2], v[3], v[4], integer(v[5]), unsigned(v[6]), integer(v[7]), v[8], v[9],
+                v[10], v[11], v[12], bytea(v[13]), bytea(v[14]), unsigned(v[15]), unsigned(v[16]), v[17], v[18], v[19],
+                v[20], v[21], v[22], v[23]);
     }
 
     private static int integer(String s) {
@@ -166,20 +181,36 @@ public record FdRow(int fd, String task, String user, String database, String ad
         return out;
     }
 
+    private static final char[] HEX = "0123456789abcdef".toCharArray();
+
+    private static boolean plain(int u) {
+        return u > 0x20 && u < 0x7f && u != '%' && u != '&' && u != '=';
+    }
+
     private static String escape(String s) {
-        StringBuilder b = new StringBuilder(s.length());
+        int i = 0;
+        while (i < s.length() && plain(s.charAt(i))) {
+            i++;
+        }
+        if (i == s.length()) {
+            return s;
+        }
+        StringBuilder b = new StringBuilder(s.length() + 8);
         for (byte c : s.getBytes(StandardCharsets.UTF_8)) {
             int u = c & 0xff;
-            if (u > 0x20 && u < 0x7f && u != '%' && u != '&' && u != '=') {
+            if (plain(u)) {
                 b.append((char) u);
             } else {
-                b.append('%').append(String.format("%02x", u));
+                b.append('%').append(HEX[u >> 4]).append(HEX[u & 0xf]);
             }
         }
         return b.toString();
     }
 
     private static String unescape(String s) {
+        if (s.indexOf('%') < 0) {
+            return s;
+        }
         byte[] in = s.getBytes(StandardCharsets.UTF_8);
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(in.length);
         for (int i = 0; i < in.length; i++) {

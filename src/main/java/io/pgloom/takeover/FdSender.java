@@ -35,6 +35,11 @@ import java.util.Map;
 public final class FdSender {
     public static final String PGLOOM_SUCCESSOR = "pgloom-takeover";
 
+    /** Rows per {@code sendmsg} to a pgloom successor (at most the kernel's 253 descriptors). */
+    private static final int BATCH_ROWS = 128;
+    /** A batch is sent once it holds this many bytes, whatever its row count. */
+    private static final int BATCH_BYTES = 60 * 1024;
+
     private final PoolRegistry pools;
     private final ClientRegistry clients;
     private final List<Listener> listeners;
@@ -60,14 +65,13 @@ public final class FdSender {
         w.write(head.buffer());
         List<FdRow> extra = new ArrayList<>();
         List<FdRow> rows = rows(extra);
-        try (FdPassing.Sender sender = withFds ? new FdPassing.Sender((EpollWire) w) : null) {
+        if (withFds) {
+            try (FdPassing.Sender sender = new FdPassing.Sender((EpollWire) w)) {
+                sendWithFds(sender, w, rows, extended);
+            }
+        } else {
             for (FdRow row : rows) {
-                byte[] bytes = row.encode(extended);
-                if (sender != null && row.fd() >= 0) {
-                    sender.send(bytes, row.fd());
-                } else {
-                    w.write(bytes);
-                }
+                w.write(row.encode(extended));
             }
         }
         if (extended) {
@@ -81,6 +85,41 @@ public final class FdSender {
         BackendMessages.commandComplete(out, "SHOW");
         if (withFds) {
             Log.log("SHOW FDS sent " + rows.size() + " sockets in " + (System.nanoTime() - start) / 1_000_000 + " ms");
+        }
+    }
+
+    /**
+     * Rows with their sockets: to PgBouncer one row per {@code sendmsg}, as it expects; a pgloom
+     * successor takes up to {@link #BATCH_ROWS} rows and their descriptors per call (its receiver
+     * pairs descriptors with rows in order), which spares both processes thousands of system
+     * calls and wake-ups.
+     */
+    private static void sendWithFds(FdPassing.Sender sender, Wire w, List<FdRow> rows, boolean extended) throws IOException {
+        int batch = extended ? BATCH_ROWS : 1;
+        MessageBuilder out = new MessageBuilder(64 * 1024);
+        int[] fds = new int[batch];
+        int count = 0;
+        for (FdRow row : rows) {
+            byte[] bytes = row.encode(extended);
+            if (row.fd() < 0) {
+                if (count > 0) {
+                    sender.send(out.array(), out.size(), fds, count);
+                    out.clear();
+                    count = 0;
+                }
+                w.write(bytes);
+                continue;
+            }
+            out.bytes(bytes, 0, bytes.length);
+            fds[count++] = row.fd();
+            if (count == batch || out.size() >= BATCH_BYTES) {
+                sender.send(out.array(), out.size(), fds, count);
+                out.clear();
+                count = 0;
+            }
+        }
+        if (count > 0) {
+            sender.send(out.array(), out.size(), fds, count);
         }
     }
 

@@ -146,7 +146,7 @@ public final class TakeoverClient {
         ArrayDeque<Integer> fds = new ArrayDeque<>();
         List<FdRow> rows = new ArrayList<>();
         Map<FdRow, Integer> fdOf = new java.util.IdentityHashMap<>();
-        List<String> columns = null;
+        FdRow.Columns columns = null;
         long start = System.nanoTime();
         try (FdPassing.Receiver receiver = new FdPassing.Receiver(wire, fds)) {
             MessageStream rowStream = new MessageStream(receiver, 64 * 1024, MAX_ROW_SIZE);
@@ -157,16 +157,17 @@ public final class TakeoverClient {
                     throw new IOException("old process closed the connection during SHOW FDS");
                 }
                 byte tag = rowStream.tag();
-                byte[] body = java.util.Arrays.copyOfRange(rowStream.array(), rowStream.bodyOffset(),
-                        rowStream.bodyOffset() + rowStream.bodyLength());
-                rowStream.consume();
+                byte[] buf = rowStream.array();
+                int offset = rowStream.bodyOffset();
+                int length = rowStream.bodyLength();
                 switch (tag) {
-                    case BackendTag.ROW_DESCRIPTION -> columns = FdRow.columnNames(body);
+                    case BackendTag.ROW_DESCRIPTION ->
+                        columns = FdRow.columns(java.util.Arrays.copyOfRange(buf, offset, offset + length));
                     case BackendTag.DATA_ROW -> {
                         if (columns == null) {
                             throw new ProtocolViolationException("SHOW FDS row before its description");
                         }
-                        FdRow row = FdRow.decode(body, columns);
+                        FdRow row = FdRow.decode(buf, offset, length, columns);
                         rows.add(row);
                         if (carriesFd(row)) {
                             Integer fd = fds.pollFirst();
@@ -177,7 +178,7 @@ public final class TakeoverClient {
                         }
                     }
                     case BackendTag.ERROR_RESPONSE ->
-                        throw new IOException("SHOW FDS failed: " + ErrorFields.parse(body, 0, body.length).message());
+                        throw new IOException("SHOW FDS failed: " + ErrorFields.parse(buf, offset, length).message());
                     case BackendTag.READY_FOR_QUERY -> {
                         if (!fds.isEmpty()) {
                             throw new IOException("got " + fds.size() + " descriptors without rows");
@@ -189,6 +190,7 @@ public final class TakeoverClient {
                     default -> {
                     }
                 }
+                rowStream.consume();
             }
         }
     }
