@@ -1001,12 +1001,25 @@ public final class ClientConnection implements LinkedClient, Runnable {
      * ErrorResponse) when {@code notify}, closes the socket and wakes the client's thread.
      */
     public void close(String reason, boolean notify, String sqlState) {
+        close(reason, notify, sqlState, true);
+    }
+
+    /**
+     * Closes the client from a thread that must not wait (SUSPEND): the FATAL ErrorResponse goes
+     * only if the socket takes it at once, since whoever holds its write lock (a server blocked on
+     * a client that does not read) may never let go.
+     */
+    public void closeWithoutWaiting(String reason, String sqlState) {
+        close(reason, true, sqlState, false);
+    }
+
+    private void close(String reason, boolean notify, String sqlState, boolean mayWait) {
         if (!closeReason.compareAndSet(null, reason)) {
             return;
         }
         logClose(reason);
         if (notify) {
-            sendError("FATAL", sqlState, reason);
+            sendError("FATAL", sqlState, reason, mayWait);
         }
         Pool p = pool;
         Waiter w = waiter;
@@ -1018,10 +1031,18 @@ public final class ClientConnection implements LinkedClient, Runnable {
 
     /** Sends an ErrorResponse; failures to send are ignored (the client is leaving anyway). */
     void sendError(String severity, String sqlState, String message) {
+        sendError(severity, sqlState, message, true);
+    }
+
+    private void sendError(String severity, String sqlState, String message, boolean mayWait) {
         MessageBuilder m = new MessageBuilder();
         BackendMessages.error(m, severity, sqlState, message);
         try {
-            wire.write(m.buffer());
+            if (mayWait) {
+                wire.write(m.buffer());
+            } else {
+                wire.writeIfReady(m.toArray());
+            }
         } catch (IOException e) {
             // the client is gone already
         }

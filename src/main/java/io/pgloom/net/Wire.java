@@ -87,6 +87,17 @@ public abstract class Wire implements io.pgloom.proto.ByteSource {
     }
 
     /**
+     * Writes the bytes only if that needs no waiting: neither for another writer nor for the peer
+     * to read. Returns whether all were written (if not, some may have been). For the last words
+     * before a close (ErrorResponse, Terminate), which must never block the closing thread. Any
+     * thread. Transports that cannot tell write as {@link #write(byte[], int, int)} does.
+     */
+    public boolean writeIfReady(byte[] b) throws IOException {
+        write(b, 0, b.length);
+        return true;
+    }
+
+    /**
      * Owner thread only: blocks until the socket is readable without holding a buffer, so an idle
      * connection can give its buffer back. Returns false when the transport cannot wait that way
      * (then the caller reads into a buffer, which blocks).

@@ -1195,11 +1195,12 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         return closeReason.get();
     }
 
+    /** A courtesy before closing, sent only if it needs no waiting (any thread may close). */
     private static void sendTerminate(Wire w) {
         MessageBuilder m = new MessageBuilder(8);
         FrontendMessages.terminate(m);
         try {
-            w.write(m.buffer());
+            w.writeIfReady(m.toArray());
         } catch (IOException e) {
             // already broken: closing is all that is left
         }

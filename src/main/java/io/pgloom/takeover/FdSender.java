@@ -28,9 +28,11 @@ import java.util.Map;
  * To the process taking over (a unix peer of our own OS user logged in as {@code pgbouncer})
  * each DataRow goes in its own {@code sendmsg} with its socket attached; anyone else just gets
  * the rows. A pgloom successor (application_name {@code pgloom-takeover}) also gets pgloom's
- * columns and one {@code pgloom_stats} row per pool after the socket rows. TLS connections and
- * those linked to one get no row ({@link LeftBehind}). Runs on the console thread; the sockets
- * described are suspended, so nothing changes underneath.
+ * columns and one {@code pgloom_stats} row per pool after the socket rows. A client and its
+ * server go together or not at all, and a server that serves nobody goes only if it is between
+ * transactions with nothing in flight. TLS connections and those linked to one get no row
+ * ({@link LeftBehind}). Runs on the console thread; the sockets described are suspended, so
+ * nothing changes underneath.
  */
 public final class FdSender {
     public static final String PGLOOM_SUCCESSOR = "pgloom-takeover";
@@ -130,10 +132,11 @@ public final class FdSender {
                     0, null, null, null, null, null, null, null, 0, 0, null, null, null, null, null, null, null));
         }
         Map<Object, Integer> fdOf = new IdentityHashMap<>();
-        List<ClientConnection> active = new ArrayList<>();
+        List<ClientConnection> candidates = new ArrayList<>();
         for (ClientConnection c : clients.all()) {
             if (!c.isConsole() && c.pool() != null && c.closeReason() == null && c.state() != ClientState.CLOSED) {
-                active.add(c);
+                candidates.add(c);
+                fdOf.put(c, c.wire().fd());
             }
         }
         List<ServerConnection> servers = new ArrayList<>();
@@ -141,20 +144,33 @@ public final class FdSender {
             for (PoolEntry e : p.servers()) {
                 ServerConnection s = (ServerConnection) e;
                 if (!s.isClosed() && s.loggedIn() && s.wire() != null) {
+                    LinkedClient c = s.linkedClient();
+                    if (c == null ? s.busy() || s.txStatus() != 'I' : !fdOf.containsKey(c)) {
+                        Log.log(s.logPrefix() + "not handed over: " + (c == null ? "in a transaction with nobody to finish it"
+                                : "its client is not handed over"));
+                        continue;
+                    }
                     servers.add(s);
                 }
             }
         }
-        leaveOutTls(active, servers);
-        active.forEach(c -> fdOf.put(c, c.wire().fd()));
+        leaveOutTls(candidates, servers);
+        fdOf.clear();
+        candidates.forEach(c -> fdOf.put(c, c.wire().fd()));
         servers.forEach(s -> fdOf.put(s, s.wire().fd()));
-        for (ClientConnection c : active) {
+        List<ClientConnection> active = new ArrayList<>();
+        for (ClientConnection c : candidates) {
             ServerConnection s = c.server();
-            rows.add(clientRow(c, s == null ? 0 : fdOf.getOrDefault(s, 0)));
+            if (s != null && !fdOf.containsKey(s)) {
+                Log.log(c.logPrefix() + "not handed over: its server is not");
+                continue;
+            }
+            active.add(c);
+            rows.add(clientRow(c, s == null ? 0 : fdOf.get(s)));
         }
         for (ServerConnection s : servers) {
             LinkedClient c = s.linkedClient();
-            rows.add(serverRow(s, c == null ? 0 : fdOf.getOrDefault(c, 0)));
+            rows.add(serverRow(s, c == null ? 0 : fdOf.get(c)));
         }
         statementRows.addAll(statementRows(active, servers));
         return rows;

@@ -21,11 +21,19 @@ import java.util.concurrent.locks.LockSupport;
  * SUSPEND in the old process: stop accepting, then bring every connection to a safe point where
  * its thread reads no further byte. Clients go first; a pool's servers follow only once all of
  * that pool's clients have stopped, so waiting clients still get servers and finish what they
- * sent. Whatever is still not stopped after {@code suspend_timeout} is closed with that reason.
- * Runs on the console thread that issued SUSPEND.
+ * sent.
+ *
+ * <p>{@code suspend_timeout} bounds each step, as in PgBouncer, where only the sockets that
+ * cannot stop are disconnected and the rest are suspended: clients not stopped after it (a login,
+ * a client stalled mid-message) are closed with that reason and no longer hold
+ * their pool back; a pool's servers not stopped within it of being asked are closed, and so is
+ * the client each was serving, which could not be handed over without it. So one stalled client
+ * costs nobody else their connection. Nothing here waits on a socket. Runs on the console thread
+ * that issued SUSPEND.
  */
 public final class Suspender {
     private static final long POLL_NANOS = 5_000_000L;
+    private static final String REASON = "suspend_timeout";
 
     private final PoolRegistry pools;
     private final ClientRegistry clients;
@@ -57,33 +65,47 @@ public final class Suspender {
         }
         long start = System.nanoTime();
         long timeout = pools.general().get(General.SUSPEND_TIMEOUT).toNanos();
-        boolean timedOut = false;
+        Map<Pool, Long> serversAsked = new HashMap<>();
         while (true) {
-            int running = step(s);
+            long now = System.nanoTime();
+            boolean clientsLate = timeout > 0 && now - start > timeout;
+            int running = step(s, now, timeout, clientsLate, serversAsked);
             if (running == 0) {
                 break;
-            }
-            if (!timedOut && timeout > 0 && System.nanoTime() - start > timeout) {
-                timedOut = true;
-                closeUnsuspended(s);
             }
             LockSupport.parkNanos(POLL_NANOS);
         }
         Log.log("SUSPEND finished in " + (System.nanoTime() - start) / 1_000_000 + " ms");
     }
 
-    /** One pass: wakes what is still running; returns how many connections still run. */
-    private int step(Suspension s) {
+    /**
+     * One pass: wakes what is still running and closes what ran out of time; returns how many
+     * connections still run.
+     *
+     * @param clientsLate suspend_timeout has passed since SUSPEND: clients still running cannot stop
+     * @param serversAsked when each pool's servers were asked to stop
+     */
+    private int step(Suspension s, long now, long timeout, boolean clientsLate, Map<Pool, Long> serversAsked) {
         int running = 0;
         Map<Pool, Boolean> clientsStopped = new HashMap<>();
         for (ClientConnection c : clients.all()) {
-            if (c.isConsole() || c.closeReason() != null || c.state() == ClientState.CLOSED) {
+            if (c.isConsole() || c.state() == ClientState.CLOSED) {
                 continue;
             }
             boolean stopped = s.isParked(c);
+            if (!stopped && c.closeReason() == null) {
+                if (clientsLate) {
+                    c.closeWithoutWaiting(REASON, SqlState.ADMIN_SHUTDOWN);
+                } else {
+                    c.interruptRead();
+                }
+            }
+            if (!stopped && c.closeReason() != null && clientsLate) {
+                // closed, and its thread may be stuck on a peer: it no longer holds anything back
+                stopped = true;
+            }
             if (!stopped) {
                 running++;
-                c.interruptRead();
             }
             if (c.pool() != null) {
                 clientsStopped.merge(c.pool(), stopped, Boolean::logicalAnd);
@@ -92,34 +114,35 @@ public final class Suspender {
         for (Pool p : pools.poolList()) {
             if (!p.serversSuspending() && clientsStopped.getOrDefault(p, true)) {
                 p.setServersSuspending(true);
+                serversAsked.put(p, now);
             }
             for (PoolEntry e : p.servers()) {
                 ServerConnection sc = (ServerConnection) e;
                 if (sc.isClosed() || s.isParked(sc)) {
                     continue;
                 }
-                running++;
                 if (p.serversSuspending()) {
+                    if (timeout > 0 && now - serversAsked.getOrDefault(p, now) > timeout) {
+                        closeServer(sc);
+                        continue;
+                    }
                     sc.interruptRead();
                 }
+                running++;
             }
         }
         return running;
     }
 
-    private void closeUnsuspended(Suspension s) {
-        for (ClientConnection c : clients.all()) {
-            if (!c.isConsole() && c.closeReason() == null && !s.isParked(c)) {
-                c.close("suspend_timeout", true, SqlState.ADMIN_SHUTDOWN);
-            }
+    /**
+     * A server that could not stop, and its client, which would be handed over without the
+     * server it was using (and would wait forever for the rest of a result).
+     */
+    private static void closeServer(ServerConnection sc) {
+        if (sc.linkedClient() instanceof ClientConnection c) {
+            c.closeWithoutWaiting(REASON, SqlState.ADMIN_SHUTDOWN);
         }
-        for (Pool p : pools.poolList()) {
-            for (PoolEntry e : p.servers()) {
-                if (!s.isParked(e)) {
-                    e.close("suspend_timeout");
-                }
-            }
-        }
+        sc.close(REASON);
     }
 
     /** RESUME after SUSPEND (the console asked, or the process taking over went away). */

@@ -507,6 +507,40 @@ public final class EpollWire extends Wire implements Poller.Target {
         }
     }
 
+    @Override
+    public boolean writeIfReady(byte[] b) throws IOException {
+        if (!writeLock.tryLock()) {
+            return false;
+        }
+        try {
+            int off = 0;
+            while (off < b.length) {
+                if (!fd.acquire()) {
+                    throw closed();
+                }
+                long n;
+                try {
+                    n = NativeIo.send(writeErrno, fd.fd, b, off, b.length - off);
+                } finally {
+                    fd.release();
+                }
+                if (n > 0) {
+                    off += (int) n;
+                    continue;
+                }
+                int err = NativeIo.errno(writeErrno);
+                if (err == Linux.EAGAIN) {
+                    return false;
+                } else if (err != Linux.EINTR) {
+                    throw new SocketException(Linux.strerror(err));
+                }
+            }
+            return true;
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
     void connected(SocketAddress local) {
         setLocal(local);
     }
