@@ -28,6 +28,7 @@ import io.pgloom.server.ServerConnection;
 import io.pgloom.takeover.Adopter;
 import io.pgloom.takeover.FdSender;
 import io.pgloom.takeover.LeftBehind;
+import io.pgloom.takeover.Successor;
 import io.pgloom.takeover.Suspender;
 import io.pgloom.takeover.TakeoverClient;
 import java.io.IOException;
@@ -249,7 +250,7 @@ public final class Pgloom {
         }
         pauseMode = PauseMode.SUSPEND;
         suspendedBy = requester;
-        new Suspender(pools, clients, listeners).suspend(FdSender.PGLOOM_SUCCESSOR.equals(requester.consoleApplicationName()));
+        new Suspender(pools, clients, listeners).suspend(Successor.of(requester.consoleApplicationName()));
     }
 
     void showFds(ClientConnection requester, MessageBuilder out) throws AdminError {

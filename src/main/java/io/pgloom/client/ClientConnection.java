@@ -74,6 +74,8 @@ public final class ClientConnection implements LinkedClient, Runnable {
     private volatile long lastActivityNanos;
     private volatile long lastRequestEpochMillis;
     private int[] tags = new int[64];
+    /** Bytes of a message larger than the buffer still to pass raw to the server (client thread). */
+    private int passThrough;
     private io.pgloom.prepared.ClientStatements statements;
     private io.pgloom.prepared.StatementRewriter rewriter;
     private io.pgloom.prepared.StatementRewriter.Entries rewriteEntries;
@@ -247,7 +249,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
         return console;
     }
 
-    /** The application_name a console client gave (a pgloom successor says "pgloom-takeover"). */
+    /** The application_name a console client gave (a pgloom successor says who it is there). */
     public String consoleApplicationName() {
         return consoleApplicationName;
     }
@@ -419,6 +421,11 @@ public final class ClientConnection implements LinkedClient, Runnable {
         }
     }
 
+    /**
+     * Reads, passes on the rest of a large message, forwards whole messages. SUSPEND parks the
+     * thread at the top of the loop: at a message boundary with nothing buffered, or anywhere
+     * there when the successor carries what is buffered and the size of a large message's rest.
+     */
     private void workLoop() throws IOException {
         io.pgloom.net.Suspension suspension = services.pools().suspension();
         in.setInterruptible(true);
@@ -427,14 +434,22 @@ public final class ClientConnection implements LinkedClient, Runnable {
             ew.resumer(() -> Thread.ofVirtual().name("C-0x" + Long.toHexString(id)).start(this::resume));
         }
         boolean unsent = in.available() > 0;
+        // SUSPEND stopped this client's wait for a server: its buffered requests travel as they are
+        boolean waitStopped = false;
         while (true) {
             runDeferred();
-            if (suspension.requested() && (in.available() == 0 || unsent)) {
+            if (suspension.requested()
+                    && (waitStopped || suspension.carries() || (in.available() == 0 && passThrough == 0))) {
                 suspension.park(this);
+                continue;
             }
+            waitStopped = false;
             if (!unsent) {
                 try {
-                    if (!in.fillIdle()) {
+                    if (passThrough > 0) {
+                        // in the middle of a message: an inline pass would take data for headers
+                        in.fill();
+                    } else if (!in.fillIdle()) {
                         unsent = in.available() > 0; // an inline pass handed over what it could not send
                         continue;
                     }
@@ -443,12 +458,20 @@ public final class ClientConnection implements LinkedClient, Runnable {
                 }
                 lastActivityNanos = services.pools().clock().nanos();
             }
+            if (passThrough > 0) {
+                passOn();
+                if (in.available() == 0) {
+                    unsent = false;
+                    continue;
+                }
+            }
             try {
                 processBuffer();
                 unsent = false;
             } catch (SuspendedWhileWaiting e) {
                 // the messages stay buffered, unsent: they travel to the process taking over
                 unsent = true;
+                waitStopped = true;
             }
         }
     }
@@ -468,8 +491,8 @@ public final class ClientConnection implements LinkedClient, Runnable {
      * socket) hands over to the thread.
      */
     private boolean runInline() {
-        if (state != ClientState.ACTIVE || deferred != null || takenInline != null || closeReason.get() != null
-                || services.pools().suspension().requested()) {
+        if (state != ClientState.ACTIVE || deferred != null || takenInline != null || passThrough > 0
+                || closeReason.get() != null || services.pools().suspension().requested()) {
             return false;
         }
         io.pgloom.net.epoll.EpollWire ew = (io.pgloom.net.epoll.EpollWire) wire;
@@ -483,9 +506,12 @@ public final class ClientConnection implements LinkedClient, Runnable {
                 if (n > 0) {
                     lastActivityNanos = services.pools().clock().nanos();
                     processBuffer();
-                    if (deferred != null) {
+                    if (deferred != null || passThrough > 0) {
                         return false;
                     }
+                }
+                if (services.pools().suspension().requested()) {
+                    return false; // SUSPEND: the thread decides where to stop; no further read here
                 }
                 if (ew.drainedNow()) {
                     in.release();
@@ -520,7 +546,10 @@ public final class ClientConnection implements LinkedClient, Runnable {
         }
     }
 
-    /** Bytes read from the client and not yet sent to a server (a suspended waiting client). */
+    /**
+     * Bytes read from the client and not yet sent to a server: whole messages of a client
+     * suspended while waiting, or the start of a message not complete yet.
+     */
     public byte[] bufferedBytes() {
         MessageStream s = in;
         if (s == null || s.available() == 0) {
@@ -532,6 +561,19 @@ public final class ClientConnection implements LinkedClient, Runnable {
     /** Gives a taken-over client the bytes it had read but not sent in the old process. */
     public void adoptBuffered(byte[] bytes) {
         adoptedBytes = bytes;
+    }
+
+    /** How much of a large message still goes raw to the server (0 at a message boundary). */
+    public long passThrough() {
+        return passThrough;
+    }
+
+    /** Gives a taken-over client the rest of the large message it was passing on in the old process. */
+    public void adoptPassThrough(long remaining) {
+        if (remaining < 0 || remaining > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("pass-through " + remaining);
+        }
+        passThrough = (int) remaining;
     }
 
     /** SUSPEND: wakes this client's read if it is in its work loop (a login is left alone). */
@@ -574,10 +616,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
                     sendRun(b, runStart, end, count);
                     int have = end - pos;
                     in.advance(end - in.start());
-                    streamRest(size - have);
-                    if (in.available() > 0) {
-                        processBuffer();
-                    }
+                    passThrough = size - have;
                     return;
                 }
                 wantRoom = size;
@@ -749,22 +788,21 @@ public final class ClientConnection implements LinkedClient, Runnable {
         return tag >= 32 && tag < 127 ? "'" + (char) tag + "'" : String.valueOf(tag & 0xff);
     }
 
-    /** Passes the rest of a large message (COPY data, a huge query) straight to the server. */
-    private void streamRest(int remaining) throws IOException {
-        in.setInterruptible(false);
-        while (remaining > 0) {
-            in.fill();
-            int n = Math.min(remaining, in.available());
-            ServerConnection s = server;
-            try {
-                s.sendFromClient(in.array(), in.start(), n);
-            } catch (IOException e) {
-                throw serverWriteFailed(s);
-            }
-            in.advance(n);
-            remaining -= n;
+    /** Passes what is buffered of the rest of a large message (COPY data, a huge query) to the server. */
+    private void passOn() throws IOException {
+        int n = Math.min(passThrough, in.available());
+        ServerConnection s = server;
+        if (s == null) {
+            throw new IllegalStateException("the rest of a large message but no server");
         }
-        in.setInterruptible(true);
+        try {
+            s.sendFromClient(in.array(), in.start(), n);
+        } catch (IOException e) {
+            throw serverWriteFailed(s);
+        }
+        pool.stats().received.add(n);
+        in.advance(n);
+        passThrough -= n;
     }
 
     /** Sends one run of messages to a server, getting one first if needed. */
@@ -944,8 +982,9 @@ public final class ClientConnection implements LinkedClient, Runnable {
     // ------------------------------------------------------------------ LinkedClient (server thread)
 
     @Override
-    public void sendFromServer(byte[] bytes, int offset, int length) throws IOException {
-        wire.write(bytes, offset, length);
+    public int sendFromServer(byte[] bytes, int offset, int length, java.util.function.BooleanSupplier giveUp)
+            throws IOException {
+        return wire.write(bytes, offset, length, giveUp);
     }
 
     @Override

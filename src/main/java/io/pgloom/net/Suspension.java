@@ -7,12 +7,16 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * SUSPEND's gate for connection threads. While a suspension is requested, each connection thread
- * that reaches a safe point (a message boundary with nothing buffered and nothing of its own in
- * flight) parks here and reads no further byte, so what arrives stays in the kernel for the
- * process taking over; RESUME lets them continue. Thread-safe.
+ * that reaches a safe point parks here and reads no further byte, so what arrives stays in the
+ * kernel for the process taking over; RESUME lets them continue. A safe point is a message
+ * boundary with nothing buffered and nothing of its own in flight, unless the successor
+ * {@linkplain #carries() carries} what a connection holds: then any point between two reads is
+ * one, since the bytes it holds (a partial message, output its peer has not read yet) travel to
+ * the successor with its socket. Thread-safe.
  */
 public final class Suspension {
     private volatile boolean requested;
+    private volatile boolean carries;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition resumed = lock.newCondition();
     private final Set<Object> parked = ConcurrentHashMap.newKeySet();
@@ -21,8 +25,18 @@ public final class Suspension {
         return requested;
     }
 
-    public void request() {
+    /**
+     * @param carry the successor takes over what connections hold (a pgloom successor), so they
+     *     need not wait for a message boundary
+     */
+    public void request(boolean carry) {
+        carries = carry;
         requested = true;
+    }
+
+    /** Whether the suspension lets connections stop holding bytes, which then travel with them. */
+    public boolean carries() {
+        return carries;
     }
 
     /** Lets every parked connection continue. */

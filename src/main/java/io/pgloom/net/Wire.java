@@ -87,6 +87,17 @@ public abstract class Wire implements io.pgloom.proto.ByteSource {
     }
 
     /**
+     * Writes the bytes, blocking while the peer does not read, but gives up when, woken while
+     * blocked, {@code giveUp} says so; returns how many bytes were written (all, unless it gave
+     * up). The writer's thread is woken with {@link java.util.concurrent.locks.LockSupport#unpark}.
+     * Any thread. Transports that cannot give up write everything.
+     */
+    public int write(byte[] b, int off, int len, java.util.function.BooleanSupplier giveUp) throws IOException {
+        write(b, off, len);
+        return len;
+    }
+
+    /**
      * Writes the bytes only if that needs no waiting: neither for another writer nor for the peer
      * to read. Returns whether all were written (if not, some may have been). For the last words
      * before a close (ErrorResponse, Terminate), which must never block the closing thread. Any

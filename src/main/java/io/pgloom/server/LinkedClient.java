@@ -7,8 +7,13 @@ import java.io.IOException;
  * connection; called on the server's thread.
  */
 public interface LinkedClient {
-    /** Forwards server bytes (whole messages, or a slice of one large message) to the client. */
-    void sendFromServer(byte[] bytes, int offset, int length) throws IOException;
+    /**
+     * Forwards server bytes (whole messages, or a slice of one large message) to the client,
+     * waiting while it does not read, unless, woken while blocked, {@code giveUp} says to stop
+     * (SUSPEND); returns how many bytes went.
+     */
+    int sendFromServer(byte[] bytes, int offset, int length, java.util.function.BooleanSupplier giveUp)
+            throws IOException;
 
     /** Writes what the client's socket takes without waiting (a server's inline pass); returns how much. */
     int trySendFromServer(byte[] bytes, int offset, int length) throws IOException;

@@ -75,6 +75,18 @@ public final class ServerConnection extends PoolEntry implements Runnable {
     private volatile long lastResponseNanos;
     private volatile long queryStartNanos;
     private volatile long xactStartNanos;
+    private volatile Thread thread;
+
+    // Output SUSPEND stopped and the rest of a large message: server thread only, read by SHOW FDS
+    // once the thread is parked (the park orders the writes before the reads).
+    /** Bytes for {@link #unsentTo} its socket has not taken yet: SUSPEND stopped the write. */
+    private byte[] unsent;
+    private LinkedClient unsentTo;
+    /** The responses written last let the server go back to the pool, once {@link #unsent} is gone. */
+    private boolean releaseWhenSent;
+    /** Bytes of a message larger than the buffer still to pass raw to {@link #passTo}. */
+    private int passThrough;
+    private LinkedClient passTo;
 
     public ServerConnection(long id, Pool pool, PoolRegistry registry, Database database, UserEntry user, long now,
             long lifetimeNanos) {
@@ -158,13 +170,50 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         loggedIn = true;
     }
 
+    /**
+     * What a taken-over server held in the old process: received bytes not processed yet (a
+     * partial message), output its client had not read yet, and how much of a large message was
+     * still to pass on.
+     */
+    public void adoptCarried(byte[] buffered, byte[] output, long rest, boolean releaseAfterOutput) {
+        if (rest < 0 || rest > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("pass-through " + rest);
+        }
+        if (buffered != null) {
+            in.prefill(buffered);
+        }
+        unsent = output;
+        releaseWhenSent = output != null && releaseAfterOutput;
+        passThrough = (int) rest;
+    }
+
     /** Links a taken-over server to the client it served in the old process. */
     public void linkAdopted(LinkedClient c) {
         client = c;
+        if (unsent != null) {
+            unsentTo = c;
+        }
+        if (passThrough > 0) {
+            passTo = c;
+        }
+    }
+
+    /** What SUSPEND left this server holding, for the successor; only while its thread is parked. */
+    public record Carried(byte[] buffered, byte[] unsent, long passThrough, boolean releaseWhenSent) {
+        public static final Carried NONE = new Carried(null, null, 0, false);
+    }
+
+    public Carried carried() {
+        LinkedClient c = client;
+        byte[] out = unsent != null && unsentTo == c ? unsent : null;
+        byte[] buffered = in == null || in.available() == 0 ? null
+                : java.util.Arrays.copyOfRange(in.array(), in.start(), in.end());
+        return new Carried(buffered, out, passTo == c ? passThrough : 0, out != null && releaseWhenSent);
     }
 
     private void serve(boolean doLogin) {
         String failure = null;
+        thread = Thread.currentThread();
         try {
             if (doLogin) {
                 if (!login()) {
@@ -265,33 +314,52 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         }
     }
 
+    /**
+     * Reads, passes on the rest of a large message, handles whole messages. SUSPEND parks the
+     * thread at the top of the loop once this server's pool may stop: at a message boundary with
+     * nothing buffered, or, when the successor carries what a server holds, at any point there
+     * (then a write to a client that does not read gives up too, see {@link #deliver}).
+     */
     private void readLoop() throws IOException {
         io.pgloom.net.Suspension suspension = registry.suspension();
         in.setInterruptible(true);
         if (wire instanceof io.pgloom.net.epoll.EpollWire ew && registry.general().get(General.POLLER_INLINE)) {
             ew.inlineReader(this::runInline);
         }
-        boolean unread = false;
+        boolean readFirst = in.available() == 0;
         while (true) {
             runDeferred();
-            if (suspension.requested() && pool.serversSuspending() && in.available() == 0 && internal == null) {
-                suspension.park(this);
-            }
             if (fakesWaiting) {
                 emitLeadingFakes();
             }
-            if (!unread) {
+            if (unsent != null && !stopWriting()) {
+                sendUnsent();
+            }
+            if (suspension.requested() && pool.serversSuspending() && mayPark(suspension)) {
+                suspension.park(this);
+                continue;
+            }
+            if (readFirst) {
                 try {
-                    if (!in.fillIdle()) {
-                        unread = true; // an inline pass handed over: its leftovers come first
+                    if (passThrough > 0 || unsent != null) {
+                        // in the middle of a message: an inline pass would take data for headers
+                        in.fill();
+                    } else if (!in.fillIdle()) {
+                        readFirst = false; // an inline pass handed over: its leftovers come first
                         continue;
                     }
                 } catch (io.pgloom.net.ReadInterruptedException e) {
                     continue;
                 }
+                lastResponseNanos = registry.clock().nanos();
             }
-            unread = false;
-            lastResponseNanos = registry.clock().nanos();
+            readFirst = true;
+            if (passThrough > 0) {
+                passOn();
+                if (in.available() == 0) {
+                    continue;
+                }
+            }
             if (special) {
                 processTracked();
             } else {
@@ -314,7 +382,8 @@ public final class ServerConnection extends PoolEntry implements Runnable {
      * there; anything that could block hands over to the thread.
      */
     private boolean runInline() {
-        if (special || internal != null || fakesWaiting || deferred != null || registry.suspension().requested()) {
+        if (special || internal != null || fakesWaiting || deferred != null || unsent != null || passThrough > 0
+                || registry.suspension().requested()) {
             return false;
         }
         io.pgloom.net.epoll.EpollWire ew = (io.pgloom.net.epoll.EpollWire) wire;
@@ -328,9 +397,13 @@ public final class ServerConnection extends PoolEntry implements Runnable {
                 if (n > 0) {
                     lastResponseNanos = registry.clock().nanos();
                     processBuffer();
-                    if (deferred != null || ((special || internal != null) && in.available() > 0)) {
+                    if (deferred != null || unsent != null || passThrough > 0
+                            || ((special || internal != null) && in.available() > 0)) {
                         return false;
                     }
+                }
+                if (registry.suspension().requested()) {
+                    return false; // SUSPEND: the thread decides where to stop; no further read here
                 }
                 if (ew.drainedNow()) {
                     in.release();
@@ -351,6 +424,87 @@ public final class ServerConnection extends PoolEntry implements Runnable {
     private void needThread() {
         if (inline) {
             throw io.pgloom.net.InlineWork.NEED_THREAD;
+        }
+    }
+
+    /** Whether SUSPEND may stop this thread now (its pool's servers are stopping). */
+    private boolean mayPark(io.pgloom.net.Suspension suspension) {
+        if (internal != null || fakesWaiting) {
+            return false;
+        }
+        return suspension.carries() || (in.available() == 0 && passThrough == 0 && unsent == null);
+    }
+
+    /** A write to a client blocked by SUSPEND stops, leaving the rest for the successor. */
+    private boolean stopWriting() {
+        io.pgloom.net.Suspension s = registry.suspension();
+        return s.requested() && s.carries() && pool.serversSuspending();
+    }
+
+    /**
+     * Writes to the client, in order after anything still unsent; what the client's socket does
+     * not take before SUSPEND stops the write, or at once in an inline pass (which must not wait),
+     * is kept in {@link #unsent} for this connection's thread.
+     */
+    private void deliver(LinkedClient c, byte[] b, int off, int len) throws IOException {
+        if (len <= 0) {
+            return;
+        }
+        if (unsent != null) {
+            if (unsentTo == c) {
+                byte[] more = java.util.Arrays.copyOf(unsent, unsent.length + len);
+                System.arraycopy(b, off, more, unsent.length, len);
+                unsent = more;
+                return;
+            }
+            dropUnsent();
+        }
+        int n = inline ? c.trySendFromServer(b, off, len) : c.sendFromServer(b, off, len, this::stopWriting);
+        if (n < len) {
+            unsent = java.util.Arrays.copyOfRange(b, off + n, off + len);
+            unsentTo = c;
+        }
+    }
+
+    /** Writes what SUSPEND left unsent (after RESUME, or in the process that took over). */
+    private void sendUnsent() {
+        byte[] b = unsent;
+        LinkedClient to = unsentTo;
+        boolean release = releaseWhenSent;
+        if (to == null || client != to) {
+            dropUnsent();
+            return;
+        }
+        unsent = null;
+        releaseWhenSent = false;
+        try {
+            deliver(to, b, 0, b.length);
+        } catch (IOException e) {
+            // the client went away; its own thread decides about this server
+            return;
+        }
+        if (unsent != null) {
+            releaseWhenSent = release;
+        } else if (release) {
+            finishResponses(to, true);
+        }
+    }
+
+    /** The client the unsent bytes were for is gone: so are they. */
+    private void dropUnsent() {
+        unsent = null;
+        unsentTo = null;
+        releaseWhenSent = false;
+    }
+
+    /** Passes what is buffered of the rest of a large message on to the client. */
+    private void passOn() {
+        int n = Math.min(passThrough, in.available());
+        forward(passTo, in.array(), in.start(), in.start() + n);
+        in.advance(n);
+        passThrough -= n;
+        if (passThrough == 0) {
+            passTo = null;
         }
     }
 
@@ -381,14 +535,8 @@ public final class ServerConnection extends PoolEntry implements Runnable {
                     int have = end - pos;
                     in.advance(end - in.start());
                     finishResponses(c, release);
-                    streamRest(c, size - have);
-                    if (in.available() > 0) {
-                        if (special) {
-                            processTracked();
-                        } else {
-                            processBuffer();
-                        }
-                    }
+                    passThrough = size - have;
+                    passTo = c;
                     return;
                 }
                 wantRoom = size;
@@ -434,9 +582,8 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             pos += size;
         }
         boolean release = (ready > 0 || copyStarted) && noteResponses(ready, ready > 0, lastStatus, copyStarted);
-        boolean sent = true;
         if (c != null) {
-            sent = forward(c, b, runStart, pos);
+            forward(c, b, runStart, pos);
         } else if (pos > runStart) {
             unsolicited(b, runStart, pos);
         }
@@ -445,11 +592,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             in.ensureRoom(wantRoom);
         }
         if (ready > 0) {
-            if (sent) {
-                finishResponses(c, release);
-            } else {
-                deferred = io.pgloom.net.InlineWork.then(deferred, () -> finishResponses(c, release));
-            }
+            finishResponses(c, release); // with output unsent, the server stays linked until it went
         }
     }
 
@@ -553,7 +696,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             }
             if (tag == BackendTag.READY_FOR_QUERY && transactionBlockInStatementMode(b[pos + 5])) {
                 try {
-                    c.sendFromServer(out.array(), 0, out.size());
+                    deliver(c, out.array(), 0, out.size());
                 } catch (IOException e) {
                     // the client went away; the server closes all the same
                 }
@@ -591,7 +734,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         if (c != null && out.size() > 0) {
             pool.stats().sent.add(out.size());
             try {
-                c.sendFromServer(out.array(), 0, out.size());
+                deliver(c, out.array(), 0, out.size());
             } catch (IOException e) {
                 // the client went away; its own thread decides about this server
             }
@@ -631,7 +774,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         }
         if (c != null && out.size() > 0) {
             try {
-                c.sendFromServer(out.array(), 0, out.size());
+                deliver(c, out.array(), 0, out.size());
             } catch (IOException e) {
                 // the client went away
             }
@@ -762,43 +905,17 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         return len + 1;
     }
 
-    /** Passes the rest of a message larger than the buffer straight through. */
-    private void streamRest(LinkedClient c, int remaining) throws IOException {
-        in.setInterruptible(false);
-        while (remaining > 0) {
-            in.fill();
-            int n = Math.min(remaining, in.available());
-            forward(c, in.array(), in.start(), in.start() + n);
-            in.advance(n);
-            remaining -= n;
-        }
-        in.setInterruptible(true);
-    }
-
-    /**
-     * Sends responses to the client. Returns false only in an inline pass whose write the client's
-     * socket did not take whole: the rest is deferred to this connection's thread.
-     */
-    private boolean forward(LinkedClient c, byte[] b, int from, int to) {
+    /** Sends responses to the client (see {@link #deliver}). */
+    private void forward(LinkedClient c, byte[] b, int from, int to) {
         if (to <= from || c == null) {
-            return true;
+            return;
         }
         pool.stats().sent.add(to - from);
         try {
-            if (inline) {
-                int n = c.trySendFromServer(b, from, to - from);
-                if (n < to - from) {
-                    byte[] rest = java.util.Arrays.copyOfRange(b, from + n, to);
-                    deferred = io.pgloom.net.InlineWork.then(deferred, () -> forward(c, rest, 0, rest.length));
-                    return false;
-                }
-                return true;
-            }
-            c.sendFromServer(b, from, to - from);
+            deliver(c, b, from, to - from);
         } catch (IOException e) {
             // the client went away; its own thread notices and decides about this server
         }
-        return true;
     }
 
     private void parameterStatus(LinkedClient c, byte[] b, int pos, int size) {
@@ -918,6 +1035,11 @@ public final class ServerConnection extends PoolEntry implements Runnable {
      */
     private void finishResponses(LinkedClient c, boolean release) {
         if (!release || c == null) {
+            return;
+        }
+        if (unsent != null) {
+            // the client has not had everything yet: the server stays with it until it has
+            releaseWhenSent = true;
             return;
         }
         boolean statementViolation = false;
@@ -1227,11 +1349,18 @@ public final class ServerConnection extends PoolEntry implements Runnable {
         }
     }
 
-    /** SUSPEND: wakes this server's read (it parks at its next safe point). */
+    /**
+     * SUSPEND: wakes this server's thread, blocked reading or writing to its client, so that it
+     * parks at its next safe point.
+     */
     public void interruptRead() {
         Wire w = wire;
         if (w != null && loggedIn) {
             w.interruptRead();
+            Thread t = thread;
+            if (t != null) {
+                java.util.concurrent.locks.LockSupport.unpark(t);
+            }
         }
     }
 

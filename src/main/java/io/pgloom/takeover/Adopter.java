@@ -25,7 +25,8 @@ import java.util.Map;
 /**
  * Rebuilds, in the new process, the listeners, clients and servers of the old one from the SHOW
  * FDS rows and their descriptors: each socket is adopted into this process's epoll set, each
- * client and server object gets its state back (pool, parameters, keys, owed requests), and
+ * client and server object gets its state back (pool, parameters, keys, owed requests, and what
+ * it held: a partial message, output its peer had not read, the rest of a large message), and
  * client/server pairs are linked again by the old descriptor numbers within the same pool. No
  * thread is started here: {@link Result#start} does that once the old process has exited.
  */
@@ -106,8 +107,9 @@ public final class Adopter {
                 }
                 clients.add(c);
                 if (row.buffered() != null) {
-                    c.adoptBuffered(java.util.Base64.getDecoder().decode(row.buffered()));
+                    c.adoptBuffered(bytes(row.buffered()));
                 }
+                c.adoptPassThrough(row.passThrough());
                 if (row.prepared() != null) {
                     Map<String, io.pgloom.prepared.Statement> names = new HashMap<>();
                     FdRow.decodeParams(row.prepared()).forEach((name, id) -> {
@@ -160,6 +162,8 @@ public final class Adopter {
         byte tx = row.txStatus() != null && !row.txStatus().isEmpty() ? (byte) row.txStatus().charAt(0)
                 : (byte) (row.link() != 0 ? 'T' : 'I');
         s.adopt(w, row.cancel(), params, tx, row.pending(), row.flags(), row.connectTime());
+        s.adoptCarried(bytes(row.buffered()), bytes(row.unsent()), row.passThrough(),
+                row.flags() != null && row.flags().contains("release_when_sent"));
         return s;
     }
 
@@ -189,6 +193,10 @@ public final class Adopter {
                     + " pool_mode=" + pool.settings().mode().word());
         }
         return c;
+    }
+
+    private static byte[] bytes(String base64) {
+        return base64 == null || base64.isEmpty() ? null : java.util.Base64.getDecoder().decode(base64);
     }
 
     /** The four parameters PgBouncer's own SHOW FDS carries. */

@@ -16,22 +16,24 @@ import java.util.Map;
  * One row of SHOW FDS: PgBouncer's 15 columns ({@code fd task user database addr port cancel link
  * client_encoding std_strings datestyle timezone password scram_client_key scram_server_key}),
  * then, for a pgloom successor only, pgloom's own columns: the id, connect time, transaction
- * status, requests owed a ReadyForQuery, protocol flags, every tracked parameter, and pool
- * statistics (on {@code stats} rows). Columns are matched by name on reading, so rows from
+ * status, requests owed a ReadyForQuery, protocol flags, every tracked parameter, pool
+ * statistics (on {@code stats} rows), and what a connection holds (in base64): bytes received
+ * and not yet processed or sent on ({@code buffered}), bytes its peer has not taken yet
+ * ({@code unsent}), and how much of a large message is still to pass on raw. Columns are matched by name on reading, so rows from
  * PgBouncer (15 columns) and pgloom read the same way. Immutable.
  */
 public record FdRow(int fd, String task, String user, String database, String addr, int port, long cancel, int link,
         String clientEncoding, String stdStrings, String datestyle, String timezone, String password,
         byte[] scramClientKey, byte[] scramServerKey, long id, long connectTime, String txStatus, String pending,
-        String flags, String params, String stats, String prepared, String buffered) {
+        String flags, String params, String stats, String prepared, String buffered, String unsent, long passThrough) {
 
     static final String PGBOUNCER_TYPES = "issssiqisssssbb";
     static final List<String> PGBOUNCER_COLUMNS = List.of("fd", "task", "user", "database", "addr", "port", "cancel", "link",
             "client_encoding", "std_strings", "datestyle", "timezone", "password", "scram_client_key", "scram_server_key");
-    static final String EXTRA_TYPES = "qqsssssss";
+    static final String EXTRA_TYPES = "qqssssssssq";
     static final List<String> EXTRA_COLUMNS =
             List.of("pgloom_id", "pgloom_connect_time", "pgloom_tx_status", "pgloom_pending", "pgloom_flags", "pgloom_params",
-                    "pgloom_stats", "pgloom_prepared", "pgloom_buffered");
+                    "pgloom_stats", "pgloom_prepared", "pgloom_buffered", "pgloom_unsent", "pgloom_pass_through");
 
     /** RowDescription: PgBouncer's columns, plus pgloom's when {@code extended}. */
     static void describe(MessageBuilder out, boolean extended) {
@@ -61,7 +63,7 @@ public record FdRow(int fd, String task, String user, String database, String ad
                 hex(scramClientKey), hex(scramServerKey)));
         if (extended) {
             v.addAll(Arrays.asList(Long.toString(id), Long.toString(connectTime), txStatus, pending, flags, params, stats,
-                    prepared, buffered));
+                    prepared, buffered, unsent, Long.toString(passThrough)));
         }
         MessageBuilder b = new MessageBuilder(256);
         BackendMessages.dataRow(b, v);
@@ -120,7 +122,7 @@ public record FdRow(int fd, String task, String user, String database, String ad
         }
         return new FdRow(integer(v[0]), task, v[2], v[3], v[4], integer(v[5]), unsigned(v[6]), integer(v[7]), v[8], v[9],
                 v[10], v[11], v[12], bytea(v[13]), bytea(v[14]), unsigned(v[15]), unsigned(v[16]), v[17], v[18], v[19],
-                v[20], v[21], v[22], v[23]);
+                v[20], v[21], v[22], v[23], v[24], unsigned(v[25]));
     }
 
     private static int integer(String s) {

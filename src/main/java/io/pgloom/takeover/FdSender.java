@@ -27,16 +27,14 @@ import java.util.Map;
  * SHOW FDS: one row per listening socket, client and server, in PgBouncer's order and columns.
  * To the process taking over (a unix peer of our own OS user logged in as {@code pgbouncer})
  * each DataRow goes in its own {@code sendmsg} with its socket attached; anyone else just gets
- * the rows. A pgloom successor (application_name {@code pgloom-takeover}) also gets pgloom's
- * columns and one {@code pgloom_stats} row per pool after the socket rows. A client and its
- * server go together or not at all, and a server that serves nobody goes only if it is between
- * transactions with nothing in flight. TLS connections and those linked to one get no row
- * ({@link LeftBehind}). Runs on the console thread; the sockets described are suspended, so
- * nothing changes underneath.
+ * the rows. A pgloom successor ({@link Successor}) also gets pgloom's columns, among them what
+ * each suspended connection holds, and rows for prepared statements and pool statistics after
+ * the socket rows. A client and its server go together or not at all, and a server that serves
+ * nobody goes only if it is between transactions with nothing in flight. TLS connections and
+ * those linked to one get no row ({@link LeftBehind}). Runs on the console thread; the sockets
+ * described are suspended, so nothing changes underneath.
  */
 public final class FdSender {
-    public static final String PGLOOM_SUCCESSOR = "pgloom-takeover";
-
     /** Rows per {@code sendmsg} to a pgloom successor (at most the kernel's 253 descriptors). */
     private static final int BATCH_ROWS = 128;
     /** A batch is sent once it holds this many bytes, whatever its row count. */
@@ -61,7 +59,7 @@ public final class FdSender {
         long start = System.nanoTime();
         Wire w = requester.wire();
         boolean withFds = w instanceof EpollWire && w.isUnix() && w.peerIsSameUser() && requester.userName().equals("pgbouncer");
-        boolean extended = PGLOOM_SUCCESSOR.equals(requester.consoleApplicationName());
+        boolean extended = Successor.of(requester.consoleApplicationName()).readsPgloomColumns();
         MessageBuilder head = new MessageBuilder();
         FdRow.describe(head, extended);
         w.write(head.buffer());
@@ -129,7 +127,7 @@ public final class FdSender {
         List<FdRow> rows = new ArrayList<>();
         for (Listener l : listeners) {
             rows.add(new FdRow(l.acceptor().fd(), "pooler", null, null, l.isUnix() ? "unix" : hostOf(l.description()), l.port(), 0,
-                    0, null, null, null, null, null, null, null, 0, 0, null, null, null, null, null, null, null));
+                    0, null, null, null, null, null, null, null, 0, 0, null, null, null, null, null, null, null, null, 0));
         }
         Map<Object, Integer> fdOf = new IdentityHashMap<>();
         List<ClientConnection> candidates = new ArrayList<>();
@@ -242,20 +240,24 @@ public final class FdSender {
     private FdRow clientRow(ClientConnection c, int link) {
         ParamCache p = c.params();
         Wire w = c.wire();
+        boolean parked = pools.suspension().isParked(c);
         return new FdRow(w.fd(), "client", c.userName(), c.databaseName(), w.isUnix() ? "unix" : w.remoteHost(), w.remotePort(),
                 c.cancelKey(), link, p.get("client_encoding"), p.get("standard_conforming_strings"), p.get("DateStyle"),
                 p.get("TimeZone"), null, null, null, c.id(), c.connectEpochMillis(), null, null, null, params(p), null,
-                clientStatements(c), base64(c.bufferedBytes()));
+                clientStatements(c), parked ? base64(c.bufferedBytes()) : null, null, parked ? c.passThrough() : 0);
     }
 
     private FdRow serverRow(ServerConnection s, int link) {
         ParamCache p = s.params();
         Wire w = s.wire();
         ServerConnection.LinkState st = s.linkState();
+        ServerConnection.Carried held = pools.suspension().isParked(s) ? s.carried() : ServerConnection.Carried.NONE;
+        String flags = held.releaseWhenSent() ? (st.flags().isEmpty() ? "" : st.flags() + ",") + "release_when_sent" : st.flags();
         return new FdRow(w.fd(), "server", s.pool().key().user(), s.pool().key().database(), w.isUnix() ? "unix" : w.remoteHost(),
                 w.remotePort(), s.backendKey(), link, p.get("client_encoding"), p.get("standard_conforming_strings"),
                 p.get("DateStyle"), p.get("TimeZone"), null, null, null, s.id(), s.connectEpochMillis(),
-                String.valueOf((char) st.txStatus()), st.pending(), st.flags(), params(p), null, serverStatements(s), null);
+                String.valueOf((char) st.txStatus()), st.pending(), flags, params(p), null, serverStatements(s),
+                base64(held.buffered()), base64(held.unsent()), held.passThrough());
     }
 
     /** The client's statement names, as {@code name=id&...}. */
@@ -289,7 +291,7 @@ public final class FdSender {
         List<FdRow> rows = new ArrayList<>();
         for (io.pgloom.prepared.Statement st : all.values()) {
             rows.add(new FdRow(-1, "pgloom_statement", null, null, null, 0, 0, 0, null, null, null, null, null, null, null,
-                    st.id(), 0, null, null, null, null, null, statementText(st), null));
+                    st.id(), 0, null, null, null, null, null, statementText(st), null, null, 0));
         }
         return rows;
     }
@@ -318,6 +320,7 @@ public final class FdSender {
                 .collect(java.util.stream.Collectors.joining(","));
         Map<String, String> welcome = p.welcome();
         return new FdRow(-1, "pgloom_stats", p.key().user(), p.key().database(), null, 0, 0, 0, null, null, null, null, null,
-                null, null, 0, 0, null, null, null, welcome == null ? null : FdRow.encodeParams(welcome), stats, null, null);
+                null, null, 0, 0, null, null, null, welcome == null ? null : FdRow.encodeParams(welcome), stats, null, null,
+                null, 0);
     }
 }

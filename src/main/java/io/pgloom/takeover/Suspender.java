@@ -21,11 +21,13 @@ import java.util.concurrent.locks.LockSupport;
  * SUSPEND in the old process: stop accepting, then bring every connection to a safe point where
  * its thread reads no further byte. Clients go first; a pool's servers follow only once all of
  * that pool's clients have stopped, so waiting clients still get servers and finish what they
- * sent.
+ * sent. When the successor is pgloom, a connection may stop anywhere between two reads, since
+ * what it holds (a partial message, output its peer has not read) travels with it; PgBouncer
+ * needs message boundaries.
  *
  * <p>{@code suspend_timeout} bounds each step, as in PgBouncer, where only the sockets that
  * cannot stop are disconnected and the rest are suspended: clients not stopped after it (a login,
- * a client stalled mid-message) are closed with that reason and no longer hold
+ * or a client stalled mid-message for PgBouncer) are closed with that reason and no longer hold
  * their pool back; a pool's servers not stopped within it of being asked are closed, and so is
  * the client each was serving, which could not be handed over without it. So one stalled client
  * costs nobody else their connection. Nothing here waits on a socket. Runs on the console thread
@@ -48,14 +50,15 @@ public final class Suspender {
     /**
      * Suspends everything; returns once every connection is stopped or closed.
      *
-     * @param carryRequests the successor is pgloom, which takes over what waiting clients have
-     *     read but not sent: they stop at once instead of waiting for a server (PgBouncer and older
-     *     successors cannot, so there waiting clients must get a server first)
+     * @param successor who takes over: a pgloom successor takes over what waiting clients have
+     *     read, so they stop at once instead of waiting for a server, and, if recent, what any
+     *     connection holds, so none need reach a message boundary (PgBouncer cannot, so there
+     *     waiting clients must get a server first, and connections stop only at boundaries)
      */
-    public void suspend(boolean carryRequests) {
+    public void suspend(Successor successor) {
         Suspension s = pools.suspension();
-        s.request();
-        if (carryRequests) {
+        s.request(successor.carriesPartial());
+        if (successor.carriesWaits()) {
             for (Pool p : pools.poolList()) {
                 p.suspendWaits();
             }

@@ -88,7 +88,7 @@ public final class TakeoverClient {
         Map<String, String> p = new LinkedHashMap<>();
         p.put("user", "pgbouncer");
         p.put("database", "pgbouncer");
-        p.put("application_name", FdSender.PGLOOM_SUCCESSOR);
+        p.put("application_name", Successor.NAME);
         MessageBuilder m = new MessageBuilder();
         FrontendMessages.startup(m, p);
         wire.write(m.buffer());

@@ -19,7 +19,7 @@ class FdRowTest {
     private static FdRow sample() {
         return new FdRow(17, "server", "app", "db1", "127.0.0.1", 5432, 0xfedcba9876543210L, 12, "UTF8", "on", "ISO, MDY",
                 "Etc/UTC", null, new byte[] {1, 2, 3}, null, 42, 1_700_000_000_000L, "T", "QS", "extended,copy_in",
-                "a=b%20c", "1,2,3", "7,8", "aGVsbG8=");
+                "a=b%20c", "1,2,3", "7,8", "aGVsbG8=", "d29ybGQ=", 123_456);
     }
 
     /** The RowDescription body as the reader sees it. */
@@ -52,6 +52,8 @@ class FdRowTest {
         assertThat(back.id()).isZero();
         assertThat(back.txStatus()).isNull();
         assertThat(back.buffered()).isNull();
+        assertThat(back.unsent()).isNull();
+        assertThat(back.passThrough()).isZero();
     }
 
     @Test
@@ -75,7 +77,7 @@ class FdRowTest {
     @Test
     void aRowWithoutTaskIsRefused() {
         FdRow row = new FdRow(1, null, null, null, null, 0, 0, 0, null, null, null, null, null, null, null, 0, 0, null, null,
-                null, null, null, null, null);
+                null, null, null, null, null, null, 0);
         assertThatThrownBy(() -> roundTrip(row, true)).isInstanceOf(ProtocolViolationException.class);
     }
 

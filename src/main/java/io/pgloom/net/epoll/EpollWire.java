@@ -508,6 +508,41 @@ public final class EpollWire extends Wire implements Poller.Target {
     }
 
     @Override
+    public int write(byte[] b, int off, int len, java.util.function.BooleanSupplier giveUp) throws IOException {
+        int written = 0;
+        writeLock.lock();
+        try {
+            while (written < len) {
+                writeReady = false;
+                if (!fd.acquire()) {
+                    throw closed();
+                }
+                long n;
+                try {
+                    n = NativeIo.send(writeErrno, fd.fd, b, off + written, len - written);
+                } finally {
+                    fd.release();
+                }
+                if (n > 0) {
+                    written += (int) n;
+                    continue;
+                }
+                int err = NativeIo.errno(writeErrno);
+                if (err == Linux.EAGAIN) {
+                    if (!parkUntilWritable(giveUp)) {
+                        return written;
+                    }
+                } else if (err != Linux.EINTR) {
+                    throw new SocketException(Linux.strerror(err));
+                }
+            }
+            return written;
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    @Override
     public boolean writeIfReady(byte[] b) throws IOException {
         if (!writeLock.tryLock()) {
             return false;
@@ -556,14 +591,23 @@ public final class EpollWire extends Wire implements Poller.Target {
     }
 
     private void parkUntilWritable() throws IOException {
+        parkUntilWritable(null);
+    }
+
+    /** Waits for a writable edge; false when {@code giveUp} (checked at each wake-up) says to stop. */
+    private boolean parkUntilWritable(java.util.function.BooleanSupplier giveUp) throws IOException {
         writeWaiter = Thread.currentThread();
         try {
             while (!writeReady) {
                 if (fd.isClosed()) {
                     throw closed();
                 }
+                if (giveUp != null && giveUp.getAsBoolean()) {
+                    return false;
+                }
                 LockSupport.park(this);
             }
+            return true;
         } finally {
             writeWaiter = null;
         }
