@@ -241,10 +241,16 @@ public final class FdSender {
         ParamCache p = c.params();
         Wire w = c.wire();
         boolean parked = pools.suspension().isParked(c);
+        byte[] buffered = parked ? c.bufferedBytes() : null;
+        long passThrough = parked ? c.passThrough() : 0;
+        if (buffered != null || passThrough > 0) {
+            Log.log(c.logPrefix() + "handed over holding " + length(buffered) + " bytes not sent on yet, " + passThrough
+                    + " bytes of a large message still to pass on");
+        }
         return new FdRow(w.fd(), "client", c.userName(), c.databaseName(), w.isUnix() ? "unix" : w.remoteHost(), w.remotePort(),
                 c.cancelKey(), link, p.get("client_encoding"), p.get("standard_conforming_strings"), p.get("DateStyle"),
                 p.get("TimeZone"), null, null, null, c.id(), c.connectEpochMillis(), null, null, null, params(p), null,
-                clientStatements(c), parked ? base64(c.bufferedBytes()) : null, null, parked ? c.passThrough() : 0);
+                clientStatements(c), base64(buffered), null, passThrough);
     }
 
     private FdRow serverRow(ServerConnection s, int link) {
@@ -252,12 +258,21 @@ public final class FdSender {
         Wire w = s.wire();
         ServerConnection.LinkState st = s.linkState();
         ServerConnection.Carried held = pools.suspension().isParked(s) ? s.carried() : ServerConnection.Carried.NONE;
+        if (held.buffered() != null || held.unsent() != null || held.passThrough() > 0) {
+            Log.log(s.logPrefix() + "handed over holding " + length(held.buffered()) + " bytes received and not handled yet, "
+                    + length(held.unsent()) + " bytes its client has not taken, " + held.passThrough()
+                    + " bytes of a large message still to pass on");
+        }
         String flags = held.releaseWhenSent() ? (st.flags().isEmpty() ? "" : st.flags() + ",") + "release_when_sent" : st.flags();
         return new FdRow(w.fd(), "server", s.pool().key().user(), s.pool().key().database(), w.isUnix() ? "unix" : w.remoteHost(),
                 w.remotePort(), s.backendKey(), link, p.get("client_encoding"), p.get("standard_conforming_strings"),
                 p.get("DateStyle"), p.get("TimeZone"), null, null, null, s.id(), s.connectEpochMillis(),
                 String.valueOf((char) st.txStatus()), st.pending(), flags, params(p), null, serverStatements(s),
                 base64(held.buffered()), base64(held.unsent()), held.passThrough());
+    }
+
+    private static int length(byte[] b) {
+        return b == null ? 0 : b.length;
     }
 
     /** The client's statement names, as {@code name=id&...}. */
