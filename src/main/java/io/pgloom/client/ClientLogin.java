@@ -344,6 +344,10 @@ final class ClientLogin {
         BackendMessages.parameterStatus(b, "TimeZone", "GMT");
         BackendMessages.parameterStatus(b, "standard_conforming_strings", "on");
         BackendMessages.parameterStatus(b, "is_superuser", "on");
+        if (io.pgloom.takeover.Successor.NAME.equals(applicationName)) {
+            // tells a pgloom successor that this process knows it (see Successor)
+            BackendMessages.parameterStatus(b, io.pgloom.takeover.Successor.ACK_PARAMETER, "on");
+        }
         BackendMessages.backendKeyData(b, client.cancelKey());
         BackendMessages.readyForQuery(b, 'I');
         client.wire().write(b.buffer());

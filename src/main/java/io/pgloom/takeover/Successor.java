@@ -4,7 +4,12 @@ package io.pgloom.takeover;
  * Who is taking over, as told by the application_name of its console login, and so what the old
  * process may hand it. A successor that says nothing known is treated as PgBouncer, which is
  * always safe: pgloom's columns are left out and connections stop only at message boundaries.
- * Immutable.
+ *
+ * <p>A pgloom successor logs in as {@link #NAME}; an old process that knows that name answers
+ * with the ParameterStatus {@link #ACK_PARAMETER}. Without it the old process is PgBouncer or a
+ * pgloom from before {@link #NAME}, which would treat the successor as PgBouncer: the successor
+ * then logs in again as {@link #WAITS_NAME}, which such a pgloom understands (and PgBouncer
+ * ignores). Immutable.
  */
 public enum Successor {
     /** PgBouncer (or anything unknown): PgBouncer's 15 columns; nothing held travels. */
@@ -24,6 +29,8 @@ public enum Successor {
     public static final String WAITS_NAME = "pgloom-takeover";
     /** The application_name this pgloom logs in with when it takes over. */
     public static final String NAME = "pgloom-takeover/2";
+    /** The ParameterStatus an old process sends a console login named {@link #NAME}. */
+    public static final String ACK_PARAMETER = "pgloom_takeover_carry";
 
     public static Successor of(String applicationName) {
         if (NAME.equals(applicationName)) {

@@ -38,10 +38,12 @@ public final class TakeoverClient {
      */
     private static final int MAX_ROW_SIZE = 256 << 20;
 
-    private final EpollWire wire;
-    private final MessageStream in;
+    private final Path socket;
+    private EpollWire wire;
+    private MessageStream in;
 
-    private TakeoverClient(EpollWire wire) {
+    private TakeoverClient(Path socket, EpollWire wire) {
+        this.socket = socket;
         this.wire = wire;
         this.in = new MessageStream(wire, 8192, 1 << 20);
     }
@@ -64,13 +66,21 @@ public final class TakeoverClient {
         } catch (IOException e) {
             return null;
         }
-        return new TakeoverClient((EpollWire) w);
+        return new TakeoverClient(socket, (EpollWire) w);
     }
 
     /** Login, SUSPEND and SHOW FDS. */
     public Handover takeSockets() throws IOException {
         FdPassing.init();
-        login();
+        if (!login(Successor.NAME)) {
+            // PgBouncer, or a pgloom that does not know this name and would take us for PgBouncer
+            Log.log("the old process does not carry partial state; logging in again as " + Successor.WAITS_NAME);
+            wire.close();
+            wire = (EpollWire) EpollTransport.get().connect(UnixDomainSocketAddress.of(socket), 0);
+            in = new MessageStream(wire, 8192, 1 << 20);
+            login(Successor.WAITS_NAME);
+        }
+        Log.log("login OK, sending SUSPEND");
         long start = System.nanoTime();
         simpleQuery("SUSPEND;", "SUSPEND");
         long suspendMillis = (System.nanoTime() - start) / 1_000_000;
@@ -84,11 +94,13 @@ public final class TakeoverClient {
         return readFds(suspendMillis, start);
     }
 
-    private void login() throws IOException {
+    /** Logs in to the console; returns whether the old process acknowledged {@link Successor#NAME}. */
+    private boolean login(String applicationName) throws IOException {
         Map<String, String> p = new LinkedHashMap<>();
         p.put("user", "pgbouncer");
         p.put("database", "pgbouncer");
-        p.put("application_name", Successor.NAME);
+        p.put("application_name", applicationName);
+        boolean acknowledged = false;
         MessageBuilder m = new MessageBuilder();
         FrontendMessages.startup(m, p);
         wire.write(m.buffer());
@@ -101,10 +113,13 @@ public final class TakeoverClient {
             if (tag == BackendTag.AUTHENTICATION && in.body("auth").int32() != BackendTag.AUTH_OK) {
                 throw new IOException("old process asks for a password: the new process must run as the same OS user");
             }
+            if (tag == BackendTag.PARAMETER_STATUS
+                    && in.body("ParameterStatus").cstring().equals(Successor.ACK_PARAMETER)) {
+                acknowledged = true;
+            }
             in.consume();
             if (tag == BackendTag.READY_FOR_QUERY) {
-                Log.log("login OK, sending SUSPEND");
-                return;
+                return acknowledged;
             }
         }
     }
