@@ -407,6 +407,12 @@ public final class Pgloom {
             // except the ones SHOW FDS could not hand over
             leftBehind.closeAll();
             pidfile.remove();
+            ClientConnection link = suspendedBy;
+            if (link != null) {
+                // the successor resumes at this EOF: from here on this process only exits, which
+                // (a large heap to unmap, thousands of descriptors to drop) takes a while
+                link.wire().close();
+            }
             LogSetup.shutdown();
             Runtime.getRuntime().halt(exitCode);
         }
