@@ -262,8 +262,13 @@ public final class Pgloom {
         }
         if (pauseMode == PauseMode.SUSPEND) {
             leftBehind = sender.leftBehind();
-            if (leftBehind.size() > 0) {
-                Log.log("SHOW FDS: " + leftBehind.size() + " TLS connections (or linked to one) cannot be taken over;"
+            int tls = leftBehind.tlsCount();
+            if (tls > 0) {
+                Log.log("SHOW FDS: " + tls + " TLS connections (or linked to one) cannot be taken over;"
+                        + " they are closed when this process exits");
+            }
+            if (leftBehind.size() > tls) {
+                Log.log("SHOW FDS: " + (leftBehind.size() - tls) + " connections not handed over without their peers;"
                         + " they are closed when this process exits");
             }
         }

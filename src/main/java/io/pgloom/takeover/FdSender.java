@@ -45,6 +45,13 @@ public final class FdSender {
     private final List<Listener> listeners;
     private LeftBehind leftBehind = LeftBehind.NONE;
 
+    /** Why a server busy or in a transaction, with no client, is not handed over. */
+    static final String NOBODY_TO_FINISH = "not handed over: in a transaction with nobody to finish it";
+    /** Why a server whose client is not handed over is not either (a client and its server go together). */
+    static final String CLIENT_NOT_HANDED_OVER = "not handed over: its client is not";
+    /** Why a client whose server is not handed over is not either. */
+    static final String SERVER_NOT_HANDED_OVER = "not handed over: its server is not";
+
     public FdSender(PoolRegistry pools, ClientRegistry clients, List<Listener> listeners) {
         this.pools = pools;
         this.clients = clients;
@@ -138,14 +145,16 @@ public final class FdSender {
             }
         }
         List<ServerConnection> servers = new ArrayList<>();
+        List<ServerConnection> keptServers = new ArrayList<>();
+        List<String> keptServerReasons = new ArrayList<>();
         for (Pool p : pools.poolList()) {
             for (PoolEntry e : p.servers()) {
                 ServerConnection s = (ServerConnection) e;
                 if (!s.isClosed() && s.loggedIn() && s.wire() != null) {
                     LinkedClient c = s.linkedClient();
                     if (c == null ? s.busy() || s.txStatus() != 'I' : !fdOf.containsKey(c)) {
-                        Log.log(s.logPrefix() + "not handed over: " + (c == null ? "in a transaction with nobody to finish it"
-                                : "its client is not handed over"));
+                        keptServers.add(s);
+                        keptServerReasons.add(c == null ? NOBODY_TO_FINISH : CLIENT_NOT_HANDED_OVER);
                         continue;
                     }
                     servers.add(s);
@@ -157,14 +166,20 @@ public final class FdSender {
         candidates.forEach(c -> fdOf.put(c, c.wire().fd()));
         servers.forEach(s -> fdOf.put(s, s.wire().fd()));
         List<ClientConnection> active = new ArrayList<>();
+        List<ClientConnection> keptClients = new ArrayList<>();
         for (ClientConnection c : candidates) {
             ServerConnection s = c.server();
             if (s != null && !fdOf.containsKey(s)) {
-                Log.log(c.logPrefix() + "not handed over: its server is not");
+                keptClients.add(c);
                 continue;
             }
             active.add(c);
             rows.add(clientRow(c, s == null ? 0 : fdOf.get(s)));
+        }
+        if (!keptClients.isEmpty() || !keptServers.isEmpty()) {
+            // closed with their reason when this process exits, like the TLS ones
+            leftBehind = leftBehind.with(keptClients, java.util.Collections.nCopies(keptClients.size(), SERVER_NOT_HANDED_OVER),
+                    keptServers, keptServerReasons);
         }
         for (ServerConnection s : servers) {
             LinkedClient c = s.linkedClient();

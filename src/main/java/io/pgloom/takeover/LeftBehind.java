@@ -12,7 +12,8 @@ import java.util.List;
 /**
  * The connections SHOW FDS leaves out, as PgBouncer does: TLS connections (their session keys
  * and record state live in this JVM, and a descriptor alone cannot carry them) and whatever is
- * linked to one. They stay with the old process and are closed, each with its reason, when it
+ * linked to one; also a client whose server is not handed over, and the other way round, and a
+ * server in a transaction that nobody will finish. They stay with the old process and are closed, each with its reason, when it
  * exits after handing over the rest; clients see their connection end and reconnect. Built on
  * the console thread during SHOW FDS; {@link #closeAll} runs at exit. Immutable.
  */
@@ -43,9 +44,36 @@ public final class LeftBehind {
         this.serverReasons = List.copyOf(serverReasons);
     }
 
+    /** These, and more connections left out, each with its reason. */
+    LeftBehind with(List<ClientConnection> moreClients, List<String> moreClientReasons, List<ServerConnection> moreServers,
+            List<String> moreServerReasons) {
+        List<ClientConnection> c = new ArrayList<>(clients);
+        c.addAll(moreClients);
+        List<String> cr = new ArrayList<>(clientReasons);
+        cr.addAll(moreClientReasons);
+        List<ServerConnection> s = new ArrayList<>(servers);
+        s.addAll(moreServers);
+        List<String> sr = new ArrayList<>(serverReasons);
+        sr.addAll(moreServerReasons);
+        return new LeftBehind(c, cr, s, sr);
+    }
+
     /** Whether a socket can be handed to another process as a bare descriptor. */
     public static boolean transferable(Wire w) {
         return w != null && !(w instanceof TlsWire);
+    }
+
+    /** How many are left out for TLS (their own or their peer's). */
+    public int tlsCount() {
+        int n = 0;
+        for (List<String> reasons : List.of(clientReasons, serverReasons)) {
+            for (String r : reasons) {
+                if (r.equals(TLS) || r.equals(LINKED_TO_TLS)) {
+                    n++;
+                }
+            }
+        }
+        return n;
     }
 
     public int size() {
