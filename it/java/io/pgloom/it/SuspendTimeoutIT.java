@@ -138,7 +138,8 @@ class SuspendTimeoutIT {
             }
             String log = pgloom.logSince(mark);
             assertThat(log).as("closes during SUSPEND").containsPattern("S-0x\\p{XDigit}+: " + DB
-                    + "/app@.* closing because: suspend_timeout").contains(reader.logAddress() + "closing because: suspend_timeout");
+                    + "/app@.* closing because: suspend_timeout")
+                    .contains(reader.logAddress() + "closing because: suspend_timeout");
             assertThat(fds).as("SHOW FDS rows").noneMatch(r -> "client".equals(r.get("task")));
 
             // The client reads what was already on its way, then the connection ends: it never hangs.

@@ -327,7 +327,8 @@ public final class Pgloom {
             long finishStart = System.nanoTime();
             link.finish(g.get(General.PIDFILE));
             phases = "SUSPEND " + h.suspendMillis() + " ms, SHOW FDS " + h.showFdsMillis() + " ms, adopting "
-                    + (finishStart - adoptStart) / 1_000_000 + " ms, old process exit " + (System.nanoTime() - finishStart) / 1_000_000
+                    + (finishStart - adoptStart) / 1_000_000 + " ms, old process exit "
+                    + (System.nanoTime() - finishStart) / 1_000_000
                     + " ms";
         } catch (IOException | RuntimeException e) {
             link.abandon();
@@ -352,7 +353,8 @@ public final class Pgloom {
         }
         long pausedMs = (System.nanoTime() - started) / 1_000_000;
         Log.log("takeover done: " + adopted.clients().size() + " clients, " + adopted.servers().size() + " servers, "
-                + adopted.listeners().size() + " listeners; clients waited " + pausedMs + " ms from SUSPEND to resume (" + phases + ")");
+                + adopted.listeners().size() + " listeners; clients waited " + pausedMs + " ms from SUSPEND to resume ("
+                + phases + ")");
         Log.log("process up: " + Version.TEXT + ", java " + Runtime.version() + ", transport epoll (took over)");
         return p;
     }

@@ -199,7 +199,8 @@ public final class TakeoverClient {
                             throw new IOException("got " + fds.size() + " descriptors without rows");
                         }
                         long millis = (System.nanoTime() - start) / 1_000_000;
-                        Log.log("SHOW FDS finished: " + rows.size() + " rows, " + fdOf.size() + " descriptors in " + millis + " ms");
+                        Log.log("SHOW FDS finished: " + rows.size() + " rows, " + fdOf.size() + " descriptors in " + millis
+                                + " ms");
                         return new Handover(rows, fdOf, this, suspendMillis, millis, suspendStartNanos);
                     }
                     default -> {
