@@ -87,6 +87,8 @@ public final class ServerConnection extends PoolEntry implements Runnable {
     /** Bytes of a message larger than the buffer still to pass raw to {@link #passTo}. */
     private int passThrough;
     private LinkedClient passTo;
+    /** {@link #stopWriting()}, made once: a write to the client gives up when it says so. */
+    private final java.util.function.BooleanSupplier stopWriting = this::stopWriting;
 
     public ServerConnection(long id, Pool pool, PoolRegistry registry, Database database, UserEntry user, long now,
             long lifetimeNanos) {
@@ -459,7 +461,7 @@ public final class ServerConnection extends PoolEntry implements Runnable {
             }
             dropUnsent();
         }
-        int n = inline ? c.trySendFromServer(b, off, len) : c.sendFromServer(b, off, len, this::stopWriting);
+        int n = inline ? c.trySendFromServer(b, off, len) : c.sendFromServer(b, off, len, stopWriting);
         if (n < len) {
             unsent = java.util.Arrays.copyOfRange(b, off + n, off + len);
             unsentTo = c;
