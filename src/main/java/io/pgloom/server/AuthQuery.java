@@ -106,17 +106,18 @@ public final class AuthQuery implements LinkedClient {
 
     // ------------------------------------------------------------------ LinkedClient (server thread)
 
+    /** The answer is only fed, never blocks, so it takes it all. */
     @Override
-    public void sendFromServer(byte[] bytes, int offset, int length) {
-        if (answer.feed(bytes, offset, length)) {
-            done.countDown();
-        }
+    public int sendFromServer(byte[] bytes, int offset, int length, java.util.function.BooleanSupplier giveUp) {
+        return trySendFromServer(bytes, offset, length);
     }
 
     /** An inline pass of the server's poller: the answer is only fed, never blocks, so it takes it all. */
     @Override
     public int trySendFromServer(byte[] bytes, int offset, int length) {
-        sendFromServer(bytes, offset, length);
+        if (answer.feed(bytes, offset, length)) {
+            done.countDown();
+        }
         return length;
     }
 
