@@ -111,6 +111,10 @@ public final class AdminConsole implements ClientServices.Console {
                 return;
             }
             case "set" -> {
+                if (cmd.value() == null) {
+                    // "SET", "SET x": the words of the normal grammar, not SET key = value
+                    throw new AdminError("invalid command '" + query + "', use SHOW HELP;");
+                }
                 if (FAKE_PARAMETERS.containsKey(arg)) {
                     BackendMessages.notice(out, "00000", "SET ignored", null);
                     BackendMessages.commandComplete(out, "SET");

@@ -1,5 +1,6 @@
 package io.pgloom.auth;
 
+import io.pgloom.proto.BodyReader;
 import io.pgloom.proto.ProtocolViolationException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -55,6 +56,24 @@ public final class ScramClient {
     /** A pass-through client using keys recovered from a client's SCRAM login. */
     public static ScramClient forKeys(ScramKeys keys, ScramLimits limits) {
         return new ScramClient(null, Objects.requireNonNull(keys, "keys"), "", newNonce(), limits);
+    }
+
+    /**
+     * Reads the mechanism list of an AuthenticationSASL body (after its int32 code): names, each
+     * NUL-terminated, up to an empty one.
+     *
+     * @return whether SCRAM-SHA-256 is among them
+     * @throws ProtocolViolationException for a malformed list
+     */
+    public static boolean offersScramSha256(BodyReader body) {
+        boolean offered = false;
+        while (true) {
+            String mechanism = body.cstring();
+            if (mechanism.isEmpty()) {
+                return offered;
+            }
+            offered |= mechanism.equals(ScramServer.MECHANISM);
+        }
     }
 
     /** The client-first-message, {@code n,,n=,r=<nonce>}. */

@@ -1,5 +1,6 @@
 package io.pgloom.auth;
 
+import io.pgloom.proto.BodyReader;
 import io.pgloom.proto.ProtocolViolationException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -107,6 +108,26 @@ public final class ScramServer {
     public static ScramServer forUnknownUser(String user, int scramIterations, ScramLimits limits) {
         checkIterations(scramIterations);
         return mock(Objects.requireNonNull(user, "user"), scramIterations, "no such user", limits);
+    }
+
+    /**
+     * The client-first-message of a SASLInitialResponse body (mechanism name, int32 length, data;
+     * the length -1 means no data, any other must be exactly the rest of the body), which must
+     * choose SCRAM-SHA-256.
+     *
+     * @throws ProtocolViolationException for another mechanism or a malformed body
+     */
+    public static String readSaslInitialResponse(BodyReader body) {
+        String mechanism = body.cstring();
+        if (!mechanism.equals(MECHANISM)) {
+            throw new ProtocolViolationException("client selected an invalid SASL authentication mechanism");
+        }
+        int len = body.int32();
+        // -1 is "no data"; otherwise exactly the rest of the message (no overflow, no trailing bytes)
+        if (len == -1 ? body.remaining() != 0 : len != body.remaining()) {
+            throw new ProtocolViolationException("invalid SASLInitialResponse length " + len);
+        }
+        return new String(body.bytes(Math.max(len, 0)), StandardCharsets.UTF_8);
     }
 
     /** Reads the client-first-message and returns the server-first-message. */

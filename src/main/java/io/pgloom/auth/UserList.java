@@ -69,6 +69,11 @@ public final class UserList {
         } catch (IOException | SecurityException e) {
             throw new UserListException(fileName + ": cannot read: " + e);
         }
+        return parse(bytes, fileName);
+    }
+
+    /** Parses auth_file bytes, which must be UTF-8; {@code fileName} only prefixes error messages. */
+    public static UserList parse(byte[] bytes, String fileName) throws UserListException {
         return parse(decodeUtf8(bytes, fileName), fileName);
     }
 

@@ -114,17 +114,7 @@ final class ClientAuth {
                 ? ScramServer.forUnknownUser(userName, scramIterations, scramLimits)
                 : ScramServer.forUser(userName, secret, scramIterations, scramLimits);
         send(b -> BackendMessages.authSasl(b, ScramServer.mechanisms()));
-        BodyReader initial = readAuthMessage();
-        String mechanism = initial.cstring();
-        if (!mechanism.equals(ScramServer.MECHANISM)) {
-            throw new ProtocolViolationException("client selected an invalid SASL authentication mechanism");
-        }
-        int len = initial.int32();
-        // -1 is "no data"; otherwise exactly the rest of the message (no overflow, no trailing bytes)
-        if (len == -1 ? initial.remaining() != 0 : len != initial.remaining()) {
-            throw new ProtocolViolationException("invalid SASLInitialResponse length " + len);
-        }
-        String clientFirst = new String(initial.bytes(Math.max(len, 0)), StandardCharsets.UTF_8);
+        String clientFirst = ScramServer.readSaslInitialResponse(readAuthMessage());
         in.consume();
         String serverFirst = server.handleClientFirst(clientFirst);
         send(b -> BackendMessages.authSaslContinue(b, serverFirst));

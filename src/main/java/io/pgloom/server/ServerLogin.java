@@ -217,15 +217,7 @@ final class ServerLogin {
     }
 
     private ScramClient scramClient(BodyReader r) {
-        boolean offered = false;
-        while (true) {
-            String mech = r.cstring();
-            if (mech.isEmpty()) {
-                break;
-            }
-            offered |= mech.equals("SCRAM-SHA-256");
-        }
-        if (!offered) {
+        if (!ScramClient.offersScramSha256(r)) {
             throw new LoginError("server login failed: no supported SASL mechanism offered", SqlState.FEATURE_NOT_SUPPORTED);
         }
         String plain = configuredPlain();

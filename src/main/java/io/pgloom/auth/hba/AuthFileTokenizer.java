@@ -3,6 +3,7 @@ package io.pgloom.auth.hba;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -138,8 +139,13 @@ final class AuthFileTokenizer {
      */
     static List<Token> expandInclude(Token include, String includingFile, int line, int depth) throws HbaException {
         String name = include.text().substring(1);
-        Path base = Path.of(includingFile).toAbsolutePath().getParent();
-        Path file = Path.of(name).isAbsolute() || base == null ? Path.of(name) : base.resolve(name);
+        Path file;
+        try {
+            Path base = Path.of(includingFile).toAbsolutePath().getParent();
+            file = Path.of(name).isAbsolute() || base == null ? Path.of(name) : base.resolve(name);
+        } catch (InvalidPathException e) {
+            throw HbaException.at(includingFile, line, "invalid file name in " + include.text() + ": " + e.getReason());
+        }
         if (depth > MAX_INCLUDE_DEPTH) {
             throw HbaException.at(includingFile, line, "could not open file \"" + file + "\": maximum nesting depth exceeded");
         }
