@@ -6,7 +6,12 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -121,5 +126,63 @@ class CancelIT {
             // c's next query works, on the same (only) server.
             assertThat(c.value("select 'c again'")).isEqualTo("c again");
         }
+    }
+    /**
+     * Only the exact key cancels: while a query runs, near misses (one bit off in the process id
+     * or the secret, the halves swapped, zero) and random keys each get "failed cancel request",
+     * and the query runs to its end.
+     */
+    @Test
+    void wrongCancelKeysCancelNothing() throws Exception {
+        try (RawSession c = RawSession.login(pgloom, "cancel_two", "app", Map.of()); Connection admin = Sql.admin(pg)) {
+            long key = c.cancelKey();
+            int pid = (int) (key >>> 32);
+            int secret = (int) key;
+            List<int[]> wrong = new ArrayList<>(List.of(new int[] {secret, pid}, new int[] {0, 0}));
+            for (int bit : new int[] {0, 7, 31}) {
+                wrong.add(new int[] {pid ^ (1 << bit), secret});
+                wrong.add(new int[] {pid, secret ^ (1 << bit)});
+            }
+            Random r = new Random();
+            for (int i = 0; i < 12; i++) {
+                wrong.add(new int[] {r.nextInt(), r.nextInt()});
+            }
+            long mark = pgloom.logSize();
+            c.raw().send(RawPg.query("select 'slept' from pg_sleep(4)"));
+            Wait.until("the query to run on PostgreSQL", Duration.ofSeconds(10), () -> PgActivity.running(admin, "pg_sleep(4)") == 1);
+
+            for (int[] k : wrong) {
+                RawSession.sendCancel(pgloom, k[0], k[1]);
+            }
+            assertThat(PgActivity.running(admin, "pg_sleep(4)")).as("still running after every wrong key").isEqualTo(1);
+
+            List<RawPg.Message> got = c.raw().readUntil('Z');
+            assertThat(got).as("the query's answer").noneMatch(m -> m.tag() == 'E')
+                    .anyMatch(m -> m.tag() == 'D' && "slept".equals(RawSession.firstColumn(m.body())));
+            String log = pgloom.logSince(mark);
+            assertThat(log.split("closing because: failed cancel request", -1)).hasSize(wrong.size() + 1);
+            assertThat(log).doesNotContain("successfully sent cancel request");
+            assertThat(c.value("select 'after'")).isEqualTo("after");
+        }
+    }
+
+    /** 64 logins: every cancel key differs, none has the sign bit, and each other bit takes both values. */
+    @Test
+    void cancelKeysAreRandomWithTheSignBitClear() throws Exception {
+        Set<Long> keys = new HashSet<>();
+        long ones = 0;
+        long zeros = 0;
+        for (int i = 0; i < 64; i++) {
+            try (RawSession s = RawSession.login(pgloom, "cancel_two", "app", Map.of())) {
+                long k = s.cancelKey();
+                assertThat(k).as("key %016x", k).isPositive();
+                keys.add(k);
+                ones |= k;
+                zeros |= ~k;
+            }
+        }
+        assertThat(keys).hasSize(64);
+        assertThat(Long.toBinaryString(ones)).as("bits seen set").isEqualTo("1".repeat(63));
+        assertThat(Long.toBinaryString(zeros & Long.MAX_VALUE)).as("bits seen clear").isEqualTo("1".repeat(63));
     }
 }

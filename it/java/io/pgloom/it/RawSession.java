@@ -127,6 +127,16 @@ final class RawSession implements AutoCloseable {
      * once pgloom closes that connection (it never answers a cancel otherwise).
      */
     void sendCancel(PgloomProcess pgloom) throws IOException {
+        sendCancel(pgloom, pid, key);
+    }
+
+    /** The BackendKeyData pgloom sent at login: process id (high 32 bits) and secret key. */
+    long cancelKey() {
+        return (long) pid << 32 | (key & 0xffffffffL);
+    }
+
+    /** Sends a CancelRequest with any key, as {@link #sendCancel(PgloomProcess)}. */
+    static void sendCancel(PgloomProcess pgloom, int pid, int key) throws IOException {
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress("127.0.0.1", pgloom.port()), 5000);
             s.setSoTimeout(20_000);
