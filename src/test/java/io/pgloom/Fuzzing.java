@@ -42,7 +42,7 @@ public final class Fuzzing {
     public static final Duration SLOW = Duration.ofSeconds(10);
 
     /** How long each mutation pass runs ({@code -Dfuzz.seconds=N}). */
-    private static final double PASS_SECONDS = Double.parseDouble(System.getProperty("fuzz.seconds", "2"));
+    private static final double PASS_SECONDS = Double.parseDouble(System.getProperty("fuzz.seconds", "1"));
 
     /** Replays a mutation pass: {@code -Dfuzz.seed=N} as printed by a failure. */
     private static final Long SEED = Long.getLong("fuzz.seed");
@@ -133,7 +133,7 @@ public final class Fuzzing {
 
     /**
      * Feeds random mutations of the committed corpus of {@code testClass}'s fuzz test
-     * {@code method} to {@code target} for {@code -Dfuzz.seconds} (2 by default): byte flips,
+     * {@code method} to {@code target} for {@code -Dfuzz.seconds} (1 by default): byte flips,
      * interesting 32-bit values (length fields), insertions of the target's {@code tokens},
      * deletions, duplications, splices of two entries and truncations. The seed is new each run
      * and part of every failure; {@code -Dfuzz.seed=N} replays one.
