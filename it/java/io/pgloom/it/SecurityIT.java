@@ -54,6 +54,7 @@ class SecurityIT {
             "watcher", "W4tcher-secret-Z2", "pgbouncer", "C0nsole-secret-K9");
     private static final String WRONG_CLIENT_PASSWORD = "Wr0ng-client-secret-J3";
     private static final String WRONG_SERVER_PASSWORD = "Wr0ng-server-secret-V5";
+    private static final String RELOAD_PASSWORD = "Rel0ad-secret-M4";
 
     private static PgCluster pg;
     private static PgloomProcess pgloom;
@@ -346,8 +347,9 @@ class SecurityIT {
     /**
      * At verbose 3 with every log_* switch on: successful md5 logins (clients, console), failed
      * ones with a wrong password, server logins with the userlist's and a database's own
-     * password (SCRAM at PostgreSQL), a server login PostgreSQL refuses, a console SET and a
-     * RELOAD. No password and no md5 hash of one may appear in the log.
+     * password (SCRAM at PostgreSQL), a server login PostgreSQL refuses, a console SET, a RELOAD
+     * and a RELOAD of a file whose connect string has {@code password} without its {@code =}.
+     * No password and no md5 hash of one may appear in the log.
      */
     @Test
     void passwordsNeverReachTheLog() throws Exception {
@@ -364,14 +366,24 @@ class SecurityIT {
         assertThat(consoleWrong.getMessage()).contains("password authentication failed");
         SQLException server = Sql.error(() -> Sql.connect(pgloom, "badserverpw", "app", PASSWORDS.get("app"), "").close());
         assertThat(server.getMessage()).isNotBlank();
+        Path file = pgloom.configFile();
+        String original = Files.readString(file);
         try (Connection c = console("admin")) {
             Sql.exec(c, "SET server_idle_timeout = 600");
             Sql.exec(c, "RELOAD");
+            // A connect string with "password" missing its '=': the error names the place, not the text.
+            long mark = pgloom.logSize();
+            Files.writeString(file, original + "\n[databases]\nbroken = \"host=" + pg.host() + " password "
+                    + RELOAD_PASSWORD + "\"\n");
+            assertThat(Sql.error(() -> Sql.exec(c, "RELOAD")).getMessage()).contains("RELOAD failed");
+            pgloom.waitForLogAfter(mark, "expected key=value", WAIT);
+        } finally {
+            Files.writeString(file, original);
         }
         pgloom.waitForLog("RELOAD command issued", WAIT);
 
         String log = pgloom.log();
-        List<String> secrets = new ArrayList<>(List.of(WRONG_CLIENT_PASSWORD, WRONG_SERVER_PASSWORD));
+        List<String> secrets = new ArrayList<>(List.of(WRONG_CLIENT_PASSWORD, WRONG_SERVER_PASSWORD, RELOAD_PASSWORD));
         secrets.addAll(PASSWORDS.values());
         PASSWORDS.forEach((user, password) -> secrets.add(md5Hex(password + user)));
         secrets.add(md5Hex(WRONG_CLIENT_PASSWORD + "app"));

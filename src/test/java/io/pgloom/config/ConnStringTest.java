@@ -48,6 +48,10 @@ class ConnStringTest {
         assertThatThrownBy(() -> ConnString.parse("=x")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageStartingWith("expected key=value");
         assertThatThrownBy(() -> ConnString.parse("host x")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> ConnString.parse("host=db password S3cret-x")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("expected key=value at character 9");
+        assertThatThrownBy(() -> ConnString.parse("x password=S3cret-x")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("expected key=value at character 1");
         assertThatThrownBy(() -> ConnString.parse("q='open")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("unterminated quoted value");
         assertThatThrownBy(() -> ConnString.parse("q='ends with backslash\\")).isInstanceOf(IllegalArgumentException.class)
