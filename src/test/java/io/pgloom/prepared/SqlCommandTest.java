@@ -335,7 +335,7 @@ class SqlCommandTest {
     @Test
     void everyCommandIsACandidate() {
         for (String sql : new String[] {"PREPARE p AS SELECT 1", "EXECUTE p", "DEALLOCATE p", "-- x\nEXECUTE p",
-            "/* x */ DEALLOCATE PREPARE p", "\r\nprepare p as select 1"}) {
+            "/* x */ DEALLOCATE PREPARE p", "\r\nprepare p as select 1", "\fprepare p as select 1", "\f\tEXECUTE p"}) {
             assertThat(parse(sql)).as(sql).isNotNull();
             assertThat(candidate(sql)).as(sql).isTrue();
         }
