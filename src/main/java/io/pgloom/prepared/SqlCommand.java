@@ -22,9 +22,9 @@ public record SqlCommand(Kind kind, String name, int typesFrom, int typesTo, int
     public static boolean candidate(byte[] b, int pos, int size) {
         int i = pos + 5;
         int end = pos + size;
-        // The lexer's whitespace, form feed included: "\fPREPARE x AS ..." used to pass through
-        // unrenamed and leave a server-side "x" for the server's next client (SqlCommandFuzzTest).
-        while (i < end && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r' || b[i] == '\f')) {
+        // The lexer's whitespace: "\fPREPARE x AS ..." used to pass through unrenamed and leave a
+        // server-side "x" for the server's next client (found by SqlCommandFuzzTest).
+        while (i < end && isSpace(b[i])) {
             i++;
         }
         if (i >= end) {
@@ -32,6 +32,14 @@ public record SqlCommand(Kind kind, String name, int typesFrom, int typesTo, int
         }
         int c = b[i] | 0x20;
         return c == 'p' || c == 'e' || c == 'd' || b[i] == '-' || b[i] == '/';
+    }
+
+    /**
+     * PostgreSQL's {@code space} in scan.l, {@code [ \t\n\r\f\v]}: what separates tokens must be
+     * the same here, or a command PostgreSQL runs goes through unrenamed.
+     */
+    static boolean isSpace(byte c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == 0x0b;
     }
 
     /**
@@ -132,10 +140,10 @@ public record SqlCommand(Kind kind, String name, int typesFrom, int typesTo, int
         boolean skipSpace() {
             while (at < end) {
                 byte c = b[at];
-                if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f') {
+                if (isSpace(c)) {
                     at++;
                 } else if (c == '-' && at + 1 < end && b[at + 1] == '-') {
-                    while (at < end && b[at] != '\n') {
+                    while (at < end && b[at] != '\n' && b[at] != '\r') {
                         at++;
                     }
                 } else if (c == '/' && at + 1 < end && b[at + 1] == '*') {

@@ -335,7 +335,8 @@ class SqlCommandTest {
     @Test
     void everyCommandIsACandidate() {
         for (String sql : new String[] {"PREPARE p AS SELECT 1", "EXECUTE p", "DEALLOCATE p", "-- x\nEXECUTE p",
-            "/* x */ DEALLOCATE PREPARE p", "\r\nprepare p as select 1", "\fprepare p as select 1", "\f\tEXECUTE p"}) {
+            "/* x */ DEALLOCATE PREPARE p", "\r\nprepare p as select 1", "\fprepare p as select 1", "\f\tEXECUTE p",
+            "\u000bPREPARE p\u000bAS\u000bSELECT 1", "-- comment ends at CR\rEXECUTE p"}) {
             assertThat(parse(sql)).as(sql).isNotNull();
             assertThat(candidate(sql)).as(sql).isTrue();
         }
