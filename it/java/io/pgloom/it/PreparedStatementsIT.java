@@ -658,7 +658,9 @@ class PreparedStatementsIT {
             assertThat(commandTag(ok(raw, "PREPARE sq (int) AS SELECT $1 * 3, pg_backend_pid()"))).isEqualTo("PREPARE");
             assertThat(commandTag(ok(raw, "prepare \"Mixed\"\"Name\" as select 'mixed'"))).isEqualTo("PREPARE");
             assertThat(commandTag(ok(raw, "PREPARE Folded AS SELECT 'folded', pg_backend_pid();"))).isEqualTo("PREPARE");
-            assertThat(clientPrepared(raw)).as("SHOW CLIENTS prepared_statements").isEqualTo(3);
+            // PostgreSQL's whitespace and comment rules: form feed, vertical tab, a -- comment ended by CR
+            assertThat(commandTag(ok(raw, "\f\u000bPREPARE odd AS SELECT 'odd', pg_backend_pid()"))).isEqualTo("PREPARE");
+            assertThat(clientPrepared(raw)).as("SHOW CLIENTS prepared_statements").isEqualTo(4);
 
             // other clients keep the servers busy meanwhile
             for (int i = 0; i < 3; i++) {
@@ -687,6 +689,9 @@ class PreparedStatementsIT {
                     assertThat(folded.get(0)).isEqualTo("folded");
                     assertThat(folded.get(1)).isNotEqualTo(last);
                     assertThat(firstValue(ok(raw, "execute \"Mixed\"\"Name\" ;"))).isEqualTo("mixed");
+                    List<String> odd = dataRow(ok(raw, "-- comment\r\fEXECUTE odd"));
+                    assertThat(odd.get(0)).isEqualTo("odd");
+                    assertThat(odd.get(1)).isNotEqualTo(last);
                     h.release();
                 }
                 pids.add(row.get(1));
@@ -705,6 +710,7 @@ class PreparedStatementsIT {
             assertThat(error(raw, "EXECUTE folded").errorMessage()).isEqualTo("prepared statement \"folded\" does not exist");
             assertThat(error(raw, "DEALLOCATE folded").errorMessage())
                     .isEqualTo("prepared statement \"folded\" does not exist");
+            assertThat(commandTag(ok(raw, "\u000bDEALLOCATE\fodd"))).isEqualTo("DEALLOCATE");
 
             // PREPARE of a name in use: 42P05, and the first statement stays
             ok(raw, "PREPARE dup AS SELECT 1");
