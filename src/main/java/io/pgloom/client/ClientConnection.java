@@ -886,7 +886,9 @@ public final class ClientConnection implements LinkedClient, Runnable {
 
     private ClientClosing serverWriteFailed(ServerConnection s) {
         s.close("server conn crashed?");
-        return new ClientClosing("server conn crashed?", true, SqlState.PROTOCOL_VIOLATION);
+        // closed under this write by someone with a reason (query_timeout): the client hears it
+        String reason = s.closeReason() != null ? s.closeReason() : "server conn crashed?";
+        return new ClientClosing(reason, true, SqlState.PROTOCOL_VIOLATION);
     }
 
     /**
@@ -1078,7 +1080,9 @@ public final class ClientConnection implements LinkedClient, Runnable {
         BackendMessages.error(m, severity, sqlState, message);
         try {
             if (mayWait) {
-                wire.write(m.buffer());
+                // Any thread may close a client (the janitor too): never wait long on one that
+                // stopped reading.
+                wire.writeBeforeClose(m.buffer());
             } else {
                 wire.writeIfReady(m.toArray());
             }

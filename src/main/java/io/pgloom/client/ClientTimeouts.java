@@ -54,6 +54,10 @@ public final class ClientTimeouts {
             long started = s.queryStartNanos();
             if (limit > 0 && started != 0 && now - started > limit) {
                 s.close("query timeout");
+                // The client too, as PgBouncer's unlink_server does: the server's thread, which
+                // otherwise tells the client, may be blocked writing to a client that stopped
+                // reading, and only closing the client wakes it (and frees the server's slot).
+                c.close("query timeout", true, SqlState.PROTOCOL_VIOLATION);
             }
             return;
         }

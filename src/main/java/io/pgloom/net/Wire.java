@@ -6,7 +6,9 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One socket, whatever the transport. Only the owning connection's virtual thread reads it; any
@@ -84,6 +86,45 @@ public abstract class Wire implements io.pgloom.proto.ByteSource {
 
     public final void write(byte[] b) throws IOException {
         write(b, 0, b.length);
+    }
+
+    /** How long {@link #writeBeforeClose} may wait for a write in progress or for the peer. */
+    public static final Duration GOODBYE_GRACE = Duration.ofMillis(200);
+
+    /**
+     * Writes a last message (an ErrorResponse, a Terminate) just before a close, from any thread,
+     * without waiting on a peer that stopped reading: a close must not hang on the very peer it
+     * gives up on, and the janitor, which closes for timeouts, must never hang at all. The bytes
+     * are dropped when they cannot go out within {@link #GOODBYE_GRACE} (another write blocked
+     * on a full socket, or no room for them), as PgBouncer's non-blocking send drops them. This
+     * default writes on a helper virtual thread and waits that long for it; a write still blocked
+     * then ends when the caller closes the wire, as it does next.
+     *
+     * @return whether the bytes went out
+     */
+    public boolean writeBeforeClose(byte[] b) {
+        AtomicBoolean sent = new AtomicBoolean();
+        Thread writer = Thread.ofVirtual().name("goodbye").start(() -> {
+            try {
+                write(b, 0, b.length);
+                sent.set(true);
+            } catch (IOException e) {
+                // the peer is gone: nothing to tell it
+            }
+        });
+        try {
+            writer.join(GOODBYE_GRACE);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return sent.get();
+    }
+
+    /** {@link #writeBeforeClose(byte[])} for the remaining bytes of a heap buffer. */
+    public final boolean writeBeforeClose(ByteBuffer heap) {
+        byte[] b = new byte[heap.remaining()];
+        heap.get(b);
+        return writeBeforeClose(b);
     }
 
     /**

@@ -8,6 +8,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.SocketAddress;
 import java.net.SocketException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -571,6 +572,42 @@ public final class EpollWire extends Wire implements Poller.Target {
                 }
             }
             return true;
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /**
+     * Never parks on the socket: waits at most {@link #GOODBYE_GRACE} for a write in progress,
+     * then makes one non-blocking {@code send}; the bytes are dropped if the socket has no room.
+     * A poller thread does not wait for the lock at all (it serves every other connection).
+     */
+    @Override
+    public boolean writeBeforeClose(byte[] b) {
+        if (Poller.onPollerThread()) {
+            try {
+                return tryWrite(b, 0, b.length) == b.length;
+            } catch (IOException e) {
+                return false;
+            }
+        }
+        try {
+            if (!writeLock.tryLock(GOODBYE_GRACE.toNanos(), TimeUnit.NANOSECONDS)) {
+                return false;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+        try {
+            if (!fd.acquire()) {
+                return false;
+            }
+            try {
+                return NativeIo.send(writeErrno, fd.fd, b, 0, b.length) == b.length;
+            } finally {
+                fd.release();
+            }
         } finally {
             writeLock.unlock();
         }
