@@ -98,6 +98,7 @@ final class EpollAcceptor implements Transport.Acceptor, Poller.Target {
         boolean unix = local instanceof UnixDomainSocketAddress;
         Poller poller = pollers.next();
         EpollWire w = new EpollWire(c, poller, remote, unix ? local : localOf(c), unix, unixPort);
+        w.startDrained();
         try (Arena a = Arena.ofConfined()) {
             poller.register(c, w, NativeIo.newErrno(a));
         } catch (IOException e) {

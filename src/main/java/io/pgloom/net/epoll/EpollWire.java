@@ -79,6 +79,17 @@ public final class EpollWire extends Wire implements Poller.Target {
         return fd.fd;
     }
 
+    /**
+     * For a socket just accepted, before it is registered: nothing is known to be readable yet, so
+     * the first read waits for the edge that registration reports when data is (or arrives)
+     * there, and its reader holds no buffer until then. Otherwise every connection that has sent
+     * nothing yet (a flood, a slow login) would sit in a {@code recv} with a pooled buffer.
+     */
+    void startDrained() {
+        readReady = false;
+        drained = true;
+    }
+
     /** Lets the poller run {@code r} while the owner waits idle (null: never). Owner thread. */
     public void inlineReader(InlineReader r) {
         inlineReader = r;
