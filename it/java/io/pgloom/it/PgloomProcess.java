@@ -111,7 +111,8 @@ public final class PgloomProcess implements AutoCloseable {
         int port = Integer.parseInt(configValue(text, "listen_port").orElse("6432"));
         String listenAddr = configValue(text, "listen_addr").orElse("");
         Path socketDir = Path.of(configValue(text, "unix_socket_dir").orElse("/tmp"));
-        return launch(callerName(), newDir(), configFile.toAbsolutePath(), args, port, listenAddr, socketDir);
+        return launch(callerName(), newDir(), configFile.toAbsolutePath(), List.of(), args, port, listenAddr,
+                socketDir);
     }
 
     /**
@@ -127,9 +128,10 @@ public final class PgloomProcess implements AutoCloseable {
         return new Exit(result.exitCode(), result.stdout());
     }
 
-    private static PgloomProcess launch(String name, Path dir, Path config, List<String> args, int port,
-            String listenAddr, Path socketDir) {
+    private static PgloomProcess launch(String name, Path dir, Path config, List<String> jvmOptions,
+            List<String> args, int port, String listenAddr, Path socketDir) {
         List<String> command = new ArrayList<>(javaCommand());
+        command.addAll(1, jvmOptions);
         command.addAll(args);
         command.add(config.toString());
         Path log = dir.resolve("pgloom.log");
@@ -514,6 +516,7 @@ public final class PgloomProcess implements AutoCloseable {
         private final Map<String, Map<String, Map<String, Object>>> tables = new LinkedHashMap<>();
         private final List<String> authLines = new ArrayList<>();
         private final List<String> args = new ArrayList<>();
+        private final List<String> jvmOptions = new ArrayList<>();
 
         private Builder() {
         }
@@ -577,6 +580,15 @@ public final class PgloomProcess implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Adds a JVM option, placed after {@code java} and before {@code -jar} (e.g. {@code -Xmx64m},
+         * {@code -XX:MaxDirectMemorySize=16m}).
+         */
+        public Builder jvmOption(String option) {
+            jvmOptions.add(option);
+            return this;
+        }
+
         /** Writes a file into the config's dir (an hba file, a second config) and returns this builder. */
         public Builder file(String fileName, String content) {
             try {
@@ -625,7 +637,8 @@ public final class PgloomProcess implements AutoCloseable {
             }
             String listenAddr = String.valueOf(settings.getOrDefault("listen_addr", ""));
             Path socketDir = Path.of(String.valueOf(settings.getOrDefault("unix_socket_dir", "/tmp")));
-            return launch(name, dir, config, args, Integer.parseInt(port.toString()), listenAddr, socketDir);
+            return launch(name, dir, config, jvmOptions, args, Integer.parseInt(port.toString()), listenAddr,
+                    socketDir);
         }
 
         /** The TOML text of the config as it stands. */

@@ -123,6 +123,15 @@ final class RawPg implements AutoCloseable {
         return "@127.0.0.1:" + localPort() + " ";
     }
 
+    /**
+     * The socket's input, for a test that parses a long stream itself (a bulk read through a
+     * buffer of its own). RawPg reads exactly each message and buffers nothing, so switching to
+     * this stream between messages loses no byte.
+     */
+    InputStream inputStream() {
+        return in;
+    }
+
     void send(byte[] bytes) throws IOException {
         out.write(bytes);
         out.flush();
