@@ -128,8 +128,17 @@ final class TcpProxy implements AutoCloseable {
         this.target = target;
     }
 
-    /** A proxy forwarding to {@code host:port}, accepting at once. */
+    /**
+     * A proxy forwarding to {@code host:port}, accepting at once.
+     *
+     * @throws IllegalArgumentException when {@code host} is not a loopback address: fault tests
+     *     never send anything beyond this machine
+     */
     static TcpProxy to(String host, int port) {
+        InetSocketAddress target = new InetSocketAddress(host, port);
+        if (target.isUnresolved() || !target.getAddress().isLoopbackAddress()) {
+            throw new IllegalArgumentException("the fault proxy forwards to loopback addresses only, not " + target);
+        }
         ServerSocket listener = null;
         IOException last = null;
         for (int attempt = 0; attempt < 50 && listener == null; attempt++) {
@@ -143,7 +152,7 @@ final class TcpProxy implements AutoCloseable {
         if (listener == null) {
             throw new UncheckedIOException("no free port for the proxy in " + PORT_FROM + ".." + PORT_TO, last);
         }
-        TcpProxy proxy = new TcpProxy(listener, new InetSocketAddress(host, port));
+        TcpProxy proxy = new TcpProxy(listener, target);
         proxy.startAccepting(listener);
         return proxy;
     }
