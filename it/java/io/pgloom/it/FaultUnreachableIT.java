@@ -98,7 +98,10 @@ class FaultUnreachableIT {
                 long failedAt = System.nanoTime();
                 System.out.println("refused at startup: first logins " + describe(first) + "\n  then " + describe(cached));
                 assertThat(first).allSatisfy(r -> {
-                    assertThat(r.took()).as("a refused connection fails the login at once: %s", r.error()).isLessThan(FAST);
+                    // seen from the test JVM, which adds its own connect and class loading on a
+                    // loaded machine (pgloom's own view, age=0s, is checked below)
+                    assertThat(r.took()).as("a refused connection fails the login at once: %s", r.error())
+                            .isLessThan(FAST.multipliedBy(2));
                     assertThat(r.error().getSQLState()).startsWith("08");
                 });
                 assertThat(first).anySatisfy(r -> assertThat(r.error().getMessage())
@@ -109,6 +112,9 @@ class FaultUnreachableIT {
                     assertThat(r.error().getSQLState()).startsWith("08");
                 });
                 pgloom.waitForLog("closing because: connect failed", WAIT);
+                assertThat(pgloom.log().lines().filter(l -> l.matches(".*C-0x[0-9a-f]+: .* closing because: could not"
+                        + " connect to server: Connection refused \\(age=0s\\)")).count())
+                        .as("first logins closed by pgloom within a second of their start").isEqualTo(4);
 
                 proxy.onAccept(TcpProxy.Accept.FORWARD);
                 try (Connection c = Wait.untilSucceeds("a login once PostgreSQL listens", WAIT, () -> connect(pgloom))) {
