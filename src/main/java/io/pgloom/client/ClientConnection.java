@@ -72,6 +72,10 @@ public final class ClientConnection implements LinkedClient, Runnable {
     private ServerConnection takenInline;
     private Waiter waiter;
     private volatile long lastActivityNanos;
+    /** Since when this client's thread gets a server for a request (query_timeout), or 0. */
+    private volatile long acquiringSinceNanos;
+    /** The server being checked or given this client's parameters, not linked yet, or null. */
+    private volatile ServerConnection preparing;
     private volatile long lastRequestEpochMillis;
     private int[] tags = new int[64];
     /** Bytes of a message larger than the buffer still to pass raw to the server (client thread). */
@@ -165,6 +169,19 @@ public final class ClientConnection implements LinkedClient, Runnable {
 
     public long lastActivityNanos() {
         return lastActivityNanos;
+    }
+
+    /**
+     * Since when the client's thread has been getting a server for a request (waiting in the
+     * pool, or running the check query or the parameter SET on the server it got), or 0.
+     */
+    public long acquiringSinceNanos() {
+        return acquiringSinceNanos;
+    }
+
+    /** The server being prepared for this client (check query, parameter SET), or null. */
+    public ServerConnection preparingServer() {
+        return preparing;
     }
 
     /** Wall-clock time of the last request forwarded (SHOW CLIENTS request_time), or 0. */
@@ -896,6 +913,18 @@ public final class ClientConnection implements LinkedClient, Runnable {
      * tracked parameters, and links it.
      */
     private ServerConnection acquireServer() throws IOException {
+        // query_timeout counts from here (PgBouncer's query_start): the janitor ends a wait or a
+        // server preparation that takes longer, where no linked server shows the request yet
+        acquiringSinceNanos = services.pools().clock().nanos();
+        try {
+            return acquireAndPrepare();
+        } finally {
+            preparing = null;
+            acquiringSinceNanos = 0;
+        }
+    }
+
+    private ServerConnection acquireAndPrepare() throws IOException {
         Values g = services.pools().general();
         while (true) {
             if (closeReason.get() != null) {
@@ -920,7 +949,9 @@ public final class ClientConnection implements LinkedClient, Runnable {
                 state = ClientState.ACTIVE;
             }
             ServerConnection s = (ServerConnection) entry;
+            preparing = s;
             if (!checkIfStale(s, g) || !applyParameters(s)) {
+                preparing = null;
                 continue;
             }
             s.link(this);

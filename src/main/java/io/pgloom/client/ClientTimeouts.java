@@ -25,6 +25,7 @@ public final class ClientTimeouts {
                     c.close("client_login_timeout", true, SqlState.PROTOCOL_VIOLATION);
                 }
             }
+            case WAITING -> checkAcquiring(c, now, g);
             case ACTIVE -> {
                 checkActive(c, now, g);
                 long leaveAfter = g.get(General.IDLE_THREAD_TIMEOUT).toNanos();
@@ -37,11 +38,35 @@ public final class ClientTimeouts {
         }
     }
 
+    /**
+     * query_timeout for a request that has no linked server yet: the client waits in the pool
+     * (PgBouncer's "query_timeout" for a waiting client), or its thread runs the check query or
+     * the parameter SET on the server it got, which may never answer; that server is closed too.
+     */
+    private static void checkAcquiring(ClientConnection c, long now, Values g) {
+        long limit = nanos(c, UserKeys.QUERY_TIMEOUT, g.get(General.QUERY_TIMEOUT));
+        long since = c.acquiringSinceNanos();
+        if (limit <= 0 || since == 0 || now - since <= limit) {
+            return;
+        }
+        ServerConnection p = c.preparingServer();
+        if (p != null) {
+            p.close("query timeout");
+            c.close("query timeout", true, SqlState.PROTOCOL_VIOLATION);
+        } else {
+            c.close("query_timeout", true, SqlState.PROTOCOL_VIOLATION);
+        }
+    }
+
     private static void checkActive(ClientConnection c, long now, Values g) {
         if (c.isConsole()) {
             return;
         }
         ServerConnection s = c.server();
+        if (s == null && c.acquiringSinceNanos() != 0) {
+            checkAcquiring(c, now, g);
+            return;
+        }
         if (s == null) {
             long idle = nanos(c, UserKeys.CLIENT_IDLE_TIMEOUT, g.get(General.CLIENT_IDLE_TIMEOUT));
             if (idle > 0 && now - c.lastActivityNanos() > idle) {
