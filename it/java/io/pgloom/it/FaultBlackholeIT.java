@@ -100,6 +100,41 @@ class FaultBlackholeIT {
         }
     }
 
+    /**
+     * The server goes silent while pgloom gives it the next client's parameters: a SET that the
+     * client's thread runs before the client's query, with no request linked to the server yet.
+     * query_timeout still frees that server and tells the client.
+     */
+    @Test
+    void silentServerDuringParameterSetFreedByQueryTimeout() throws Exception {
+        try (TcpProxy proxy = TcpProxy.to(pg.host(), pg.port());
+                PgloomProcess pgloom = start(proxy, "query_timeout", "2s", "default_pool_size", 1)) {
+            try (Connection first = Sql.connect(pgloom, DB, "app", "apppass", "ApplicationName=first")) {
+                assertThat(Sql.value(first, "select current_setting('application_name')")).isEqualTo("first");
+            }
+            List<TcpProxy.Link> links = proxy.links();
+            assertThat(links).as("the pool's only server").hasSize(1);
+            links.getFirst().blackhole(TcpProxy.Direction.BOTH);
+            // pgjdbc's first request (its setup query, at connect) is the one that needs the SET
+            long start = System.nanoTime();
+            SQLException e = Sql.error(() -> {
+                try (Connection next = Sql.connect(pgloom, DB, "app", "apppass",
+                        "ApplicationName=next&socketTimeout=60")) {
+                    Sql.value(next, "select 'never answered'");
+                }
+            });
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            System.out.println("black-holed during the parameter SET: the client got, after " + took.toMillis()
+                    + " ms: " + e.getSQLState() + " " + e.getMessage());
+            assertThat(e.getMessage()).contains("query timeout");
+            assertThat(took).isGreaterThanOrEqualTo(Duration.ofMillis(1900)).isLessThan(Duration.ofSeconds(8));
+            pgloom.waitForLog("S-0x[0-9a-f]+: " + DB + "/app@\\S+ closing because: query timeout", WAIT);
+            try (Connection c = connect(pgloom)) {
+                assertThat(Sql.value(c, "select 'a new server'")).isEqualTo("a new server");
+            }
+        }
+    }
+
     @Test
     void stalledWriteFreedByTcpUserTimeout() throws Exception {
         stalledWrite("tcp_user_timeout", 1000, "bh_user_timeout");

@@ -119,6 +119,29 @@ class TimeoutsIT {
         }
     }
 
+    /**
+     * query_timeout also bounds a request still waiting for a server (PgBouncer's
+     * pool_client_maint): the waiting client is closed with "query_timeout" when it is shorter
+     * than query_wait_timeout.
+     */
+    @Test
+    void queryTimeoutWhileWaitingForAServer() throws Exception {
+        try (PgloomProcess pgloom = pooler("query_timeout", "1s", "query_wait_timeout", "20s", "default_pool_size", 1)
+                .start();
+                Connection holder = connect(pgloom); Connection waiter = connect(pgloom)) {
+            holder.setAutoCommit(false);
+            Sql.value(holder, "select 'holding the only server'");
+            long start = System.nanoTime();
+            SQLException e = Sql.error(() -> Sql.value(waiter, "select 'never served'"));
+            Duration took = since(start);
+            assertThat(e.getMessage()).contains("query_timeout").doesNotContain("query_wait_timeout");
+            assertThat(took).isGreaterThanOrEqualTo(NOT_BEFORE).isLessThan(Duration.ofSeconds(5));
+            pgloom.waitForLog(clientLine("query_timeout"), WAIT);
+            assertThat(Sql.value(holder, "select 'still mine'")).isEqualTo("still mine");
+            holder.commit();
+        }
+    }
+
     @Test
     void clientIdleTimeout() throws Exception {
         try (PgloomProcess pgloom = pooler("client_idle_timeout", "1s").start(); Connection c = connect(pgloom)) {
