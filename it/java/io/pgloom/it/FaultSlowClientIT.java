@@ -11,7 +11,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -43,6 +42,8 @@ class FaultSlowClientIT {
     private static final long RSS_BOUND_KB = 320 * 1024;
     private static final Duration STALL = Duration.ofSeconds(3);
     private static final Duration SLOW_READ = Duration.ofSeconds(3);
+    /** Bytes per second the client reads while it reads slowly. */
+    private static final long SLOW_RATE = 6_000_000;
     private static final Duration WAIT = Duration.ofSeconds(30);
 
     private static PgCluster pg;
@@ -92,14 +93,19 @@ class FaultSlowClientIT {
             long stalledRss = ProcessMemory.rssKb(pgloom.pid());
             long stalledLiveHeap = ProcessMemory.liveHeapKb(pgloom.pid());
 
-            // 2. Reading slowly (a few MB/s), 3. then as fast as possible.
+            // 2. Reading slowly (SLOW_RATE), 3. then as fast as possible.
             DataInputStream in = new DataInputStream(new BufferedInputStream(slow.inputStream(), 1 << 16));
             Result r = new Result();
-            long slowUntil = System.nanoTime() + SLOW_READ.toNanos();
+            long slowStart = System.nanoTime();
+            long slowUntil = slowStart + SLOW_READ.toNanos();
             while (System.nanoTime() - slowUntil < 0 && r.end == null) {
                 readMessage(in, r);
-                if (r.rows % 64 == 0) {
-                    LockSupport.parkNanos(Duration.ofMillis(10).toNanos()); // a slow consumer: ~6 MB/s
+                // a slow consumer: reads no more than SLOW_RATE allows for the time so far
+                long allowed = (System.nanoTime() - slowStart) * SLOW_RATE / 1_000_000_000L;
+                if (r.bytes > allowed) {
+                    Wait.until("the slow reader's pace to allow more", SLOW_READ.plusSeconds(10),
+                            () -> (System.nanoTime() - slowStart) * SLOW_RATE / 1_000_000_000L >= r.bytes
+                                    || System.nanoTime() - slowUntil >= 0);
                 }
             }
             long slowRows = r.rows;
