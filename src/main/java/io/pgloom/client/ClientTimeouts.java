@@ -51,8 +51,10 @@ public final class ClientTimeouts {
         }
         ServerConnection p = c.preparingServer();
         if (p != null) {
-            p.close("query timeout");
+            // The client first: closing the server wakes the client's thread, which would close
+            // the client's socket itself, perhaps before this thread's FATAL went out.
             c.close("query timeout", true, SqlState.PROTOCOL_VIOLATION);
+            p.close("query timeout");
         } else {
             c.close("query_timeout", true, SqlState.PROTOCOL_VIOLATION);
         }
