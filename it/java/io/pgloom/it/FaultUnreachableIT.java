@@ -112,9 +112,12 @@ class FaultUnreachableIT {
                     assertThat(r.error().getSQLState()).startsWith("08");
                 });
                 pgloom.waitForLog("closing because: connect failed", WAIT);
-                assertThat(pgloom.log().lines().filter(l -> l.matches(".*C-0x[0-9a-f]+: .* closing because: could not"
-                        + " connect to server: Connection refused \\(age=0s\\)")).count())
-                        .as("first logins closed by pgloom within a second of their start").isEqualTo(4);
+                // pgloom's own view: every refused login (the first ones may get the cached error
+                // already, when another one's attempt failed first) closed within a second
+                List<String> closes = pgloom.log().lines().filter(l -> l.matches(".*C-0x[0-9a-f]+: .* closing"
+                        + " because: .*could not connect to server: Connection refused.*")).toList();
+                assertThat(closes).as("refused logins closed by pgloom").hasSizeGreaterThanOrEqualTo(8)
+                        .allSatisfy(l -> assertThat(l).endsWith("(age=0s)"));
 
                 proxy.onAccept(TcpProxy.Accept.FORWARD);
                 try (Connection c = Wait.untilSucceeds("a login once PostgreSQL listens", WAIT, () -> connect(pgloom))) {
