@@ -114,9 +114,13 @@ class FaultUnreachableIT {
                 pgloom.waitForLog("closing because: connect failed", WAIT);
                 // pgloom's own view: every refused login (the first ones may get the cached error
                 // already, when another one's attempt failed first) closed within a second
-                List<String> closes = pgloom.log().lines().filter(l -> l.matches(".*C-0x[0-9a-f]+: .* closing"
-                        + " because: .*could not connect to server: Connection refused.*")).toList();
-                assertThat(closes).as("refused logins closed by pgloom").hasSizeGreaterThanOrEqualTo(8)
+                // (the log is written asynchronously: wait for all eight lines)
+                java.util.function.Supplier<List<String>> closeLines = () -> pgloom.log().lines()
+                        .filter(l -> l.matches(".*C-0x[0-9a-f]+: .* closing"
+                                + " because: .*could not connect to server: Connection refused.*")).toList();
+                Wait.until("8 refused logins in pgloom's log", WAIT, () -> closeLines.get().size() >= 8,
+                        () -> String.join("\n", closeLines.get()));
+                assertThat(closeLines.get()).as("refused logins closed by pgloom")
                         .allSatisfy(l -> assertThat(l).endsWith("(age=0s)"));
 
                 proxy.onAccept(TcpProxy.Accept.FORWARD);
