@@ -414,6 +414,11 @@ public final class ClientConnection implements LinkedClient, Runnable {
             if (pool == null) {
                 return;
             }
+            in.setInterruptible(true);
+            if (wire instanceof io.pgloom.net.epoll.EpollWire ew && g.get(General.POLLER_INLINE)) {
+                ew.inlineReader(this::runInline);
+                ew.resumer(() -> Thread.ofVirtual().name("C-0x" + Long.toHexString(id)).start(this::resume));
+            }
             workLoop();
         } catch (io.pgloom.net.epoll.EpollWire.ThreadLeft e) {
             left = true; // the connection lives on without a thread until it needs one
@@ -445,11 +450,6 @@ public final class ClientConnection implements LinkedClient, Runnable {
      */
     private void workLoop() throws IOException {
         io.pgloom.net.Suspension suspension = services.pools().suspension();
-        in.setInterruptible(true);
-        if (wire instanceof io.pgloom.net.epoll.EpollWire ew && services.pools().general().get(General.POLLER_INLINE)) {
-            ew.inlineReader(this::runInline);
-            ew.resumer(() -> Thread.ofVirtual().name("C-0x" + Long.toHexString(id)).start(this::resume));
-        }
         boolean unsent = in.available() > 0;
         // SUSPEND stopped this client's wait for a server: its buffered requests travel as they are
         boolean waitStopped = false;
