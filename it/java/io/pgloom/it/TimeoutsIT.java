@@ -465,6 +465,37 @@ class TimeoutsIT {
         }
     }
 
+    /**
+     * A server handed straight from one client to the next waiting one was never idle: no check
+     * query, however long ago it last sat idle (before, every hand-off after server_check_delay
+     * ran the check: one more round trip per transaction under contention).
+     */
+    @Test
+    void noCheckQueryOnDirectHandOff() throws Exception {
+        try (PgloomProcess pgloom = pooler("server_check_delay", 0.3, "server_check_query",
+                "insert into check_log default values", "default_pool_size", 1).start();
+                Connection a = connect(pgloom); Connection b = connect(pgloom);
+                Connection direct = pg.connect(PG_DB, "app", "apppass")) {
+            Sql.exec(direct, "truncate check_log");
+            Sql.value(a, "select 1"); // the server goes idle now
+            a.setAutoCommit(false);
+            long busySince = System.nanoTime();
+            Sql.value(a, "select 1"); // taken from idle at once: no check
+            idleFor(busySince, Duration.ofMillis(500)); // the server stays lent to a, past server_check_delay
+            CompletableFuture<String> waiting = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return Sql.value(b, "select 'served'");
+                } catch (SQLException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            Wait.until("b waits for the server", WAIT, () -> ShowPools.count(pgloom, DB, "app", "cl_waiting") == 1);
+            a.commit(); // the server goes straight to b
+            assertThat(waiting.get(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isEqualTo("served");
+            assertThat(Sql.value(direct, "select count(*) from check_log")).as("checks").isEqualTo("0");
+        }
+    }
+
     /** A server failing server_check_query is closed, and the client transparently gets another. */
     @Test
     void failingServerCheckReplacesTheServer() throws Exception {

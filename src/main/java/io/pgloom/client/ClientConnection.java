@@ -417,6 +417,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
             in.setInterruptible(true);
             if (wire instanceof io.pgloom.net.epoll.EpollWire ew && g.get(General.POLLER_INLINE)) {
                 ew.inlineReader(this::runInline);
+                waiter.resumer(ew::resumeInline);
                 ew.resumer(() -> Thread.ofVirtual().name("C-0x" + Long.toHexString(id)).start(this::resume));
             }
             workLoop();
@@ -452,7 +453,8 @@ public final class ClientConnection implements LinkedClient, Runnable {
         io.pgloom.net.Suspension suspension = services.pools().suspension();
         boolean unsent = in.available() > 0;
         // SUSPEND stopped this client's wait for a server: its buffered requests travel as they are
-        boolean waitStopped = false;
+        // (a thread resumed after its predecessor left may find an inline pass's wait to settle)
+        boolean waitStopped = settleInlineWait();
         while (true) {
             runDeferred();
             if (suspension.requested()
@@ -468,6 +470,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
                         in.fill();
                     } else if (!in.fillIdle()) {
                         unsent = in.available() > 0; // an inline pass handed over what it could not send
+                        waitStopped |= settleInlineWait();
                         continue;
                     }
                 } catch (io.pgloom.net.ReadInterruptedException e) {
@@ -507,42 +510,74 @@ public final class ClientConnection implements LinkedClient, Runnable {
      * that could block (waiting for a server, preparing one, rewriting, a large message, a full
      * socket) hands over to the thread.
      */
-    private boolean runInline() {
-        if (state != ClientState.ACTIVE || deferred != null || takenInline != null || passThrough > 0
+    private int runInline() {
+        final int done = io.pgloom.net.epoll.EpollWire.InlineReader.DONE;
+        final int handOver = io.pgloom.net.epoll.EpollWire.InlineReader.HAND_OVER;
+        // a pass resumed after waiting for a server starts with the request it kept
+        boolean resumed = state == ClientState.WAITING;
+        if ((state != ClientState.ACTIVE && !resumed) || deferred != null || takenInline != null || passThrough > 0
                 || closeReason.get() != null || services.pools().suspension().requested()) {
-            return false;
+            return handOver;
         }
         io.pgloom.net.epoll.EpollWire ew = (io.pgloom.net.epoll.EpollWire) wire;
         inline = true;
         try {
             while (true) {
-                int n = in.fillNow();
+                int n = resumed ? in.available() : in.fillNow();
+                resumed = false;
                 if (n < 0) {
-                    return false;
+                    return handOver;
                 }
                 if (n > 0) {
                     lastActivityNanos = services.pools().clock().nanos();
                     processBuffer();
                     if (deferred != null || passThrough > 0) {
-                        return false;
+                        return handOver;
                     }
                 }
                 if (services.pools().suspension().requested()) {
-                    return false; // SUSPEND: the thread decides where to stop; no further read here
+                    return handOver; // SUSPEND: the thread decides where to stop; no further read here
                 }
                 if (ew.drainedNow()) {
                     in.release();
-                    return true;
+                    return done;
                 }
             }
+        } catch (io.pgloom.net.InlineWork.Waiting e) {
+            return io.pgloom.net.epoll.EpollWire.InlineReader.WAIT;
         } catch (io.pgloom.net.InlineWork.NeedThread e) {
-            return false;
+            return handOver;
         } catch (IOException | RuntimeException | Error e) {
             deferred = io.pgloom.net.InlineWork.then(deferred, io.pgloom.net.InlineWork.failure(e));
-            return false;
+            return handOver;
         } finally {
             inline = false;
         }
+    }
+
+    /**
+     * The thread took over from an inline pass: a wait for a server that pass queued ends here
+     * (the thread asks again itself, in order). A wait that failed closes the client, unless a
+     * takeover's suspension stopped it: then true, and the request stays buffered for the successor.
+     */
+    private boolean settleInlineWait() {
+        Pool p = pool;
+        Waiter w = waiter;
+        if (p == null || w == null) {
+            return false;
+        }
+        String failure = p.settleInlineWait(w);
+        if (state == ClientState.WAITING) {
+            state = ClientState.ACTIVE;
+            acquiringSinceNanos = 0;
+        }
+        if (failure == null) {
+            return false;
+        }
+        if (Pool.isSuspension(failure)) {
+            return true;
+        }
+        throw new ClientClosing(failure, true, w.failureSqlState());
     }
 
     /** Inside an inline pass: consume through {@code pos} and leave the rest to the thread. */
@@ -887,9 +922,21 @@ public final class ClientConnection implements LinkedClient, Runnable {
         if (closeReason.get() != null) {
             throw io.pgloom.net.InlineWork.NEED_THREAD;
         }
-        ServerConnection s = (ServerConnection) pool.tryAcquire();
+        ServerConnection s = (ServerConnection) pool.acquireInline(waiter);
         if (s == null) {
+            if (waiter.waitingInline()) {
+                if (state != ClientState.WAITING) {
+                    acquiringSinceNanos = services.pools().clock().nanos();
+                    state = ClientState.WAITING;
+                }
+                throw io.pgloom.net.InlineWork.WAIT;
+            }
             throw io.pgloom.net.InlineWork.NEED_THREAD;
+        }
+        if (state == ClientState.WAITING) {
+            state = ClientState.ACTIVE;
+            acquiringSinceNanos = 0;
+            pool.stats().waitTimeMicros.add((services.pools().clock().nanos() - waiter.sinceNanos()) / 1000);
         }
         pool.stats().serverAssignments.increment();
         if (checkDue(s, services.pools().general()) || params.setQueryFor(s.params()) != null) {
@@ -960,7 +1007,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
         }
     }
 
-    private long queryWaitTimeoutNanos(Values g) {
+    long queryWaitTimeoutNanos(Values g) {
         java.time.Duration d = user.overrides().get(io.pgloom.config.UserKeys.QUERY_WAIT_TIMEOUT);
         if (d == null) {
             d = database.settings().get(io.pgloom.config.DatabaseKeys.QUERY_WAIT_TIMEOUT);
@@ -1135,6 +1182,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
         if (in != null) {
             in.release();
         }
+        settleQuietly();
         state = ClientState.CLOSED;
         ServerConnection s = server;
         server = null;
@@ -1157,6 +1205,13 @@ public final class ClientConnection implements LinkedClient, Runnable {
             services.clients().limit().release();
         }
         services.clients().remove(this);
+    }
+
+    /** A closing client gives back a server handed to its inline wait meanwhile. */
+    private void settleQuietly() {
+        if (pool != null && waiter != null) {
+            pool.settleInlineWait(waiter);
+        }
     }
 
     private void logClose(String reason) {

@@ -25,17 +25,39 @@ public final class ClientTimeouts {
                     c.close("client_login_timeout", true, SqlState.PROTOCOL_VIOLATION);
                 }
             }
-            case WAITING -> checkAcquiring(c, now, g);
+            case WAITING -> {
+                checkWaiting(c, now, g);
+                releaseIdleThread(c, now, g);
+            }
             case ACTIVE -> {
                 checkActive(c, now, g);
-                long leaveAfter = g.get(General.IDLE_THREAD_TIMEOUT).toNanos();
-                if (leaveAfter > 0 && now - c.lastActivityNanos() > leaveAfter) {
-                    c.releaseIdleThread();
-                }
+                releaseIdleThread(c, now, g);
             }
             default -> {
             }
         }
+    }
+
+    private static void releaseIdleThread(ClientConnection c, long now, Values g) {
+        long leaveAfter = g.get(General.IDLE_THREAD_TIMEOUT).toNanos();
+        if (leaveAfter > 0 && now - c.lastActivityNanos() > leaveAfter) {
+            c.releaseIdleThread();
+        }
+    }
+
+    /**
+     * query_wait_timeout (a client waiting inline has no thread timing its wait) and
+     * query_timeout for a waiting client. The wait counts from when the request began to get a
+     * server (a thread's own wait may start a moment later and times itself too).
+     */
+    private static void checkWaiting(ClientConnection c, long now, Values g) {
+        long since = c.acquiringSinceNanos();
+        long limit = c.queryWaitTimeoutNanos(g);
+        if (limit > 0 && since != 0 && now - since > limit) {
+            c.close("query_wait_timeout", true, SqlState.PROTOCOL_VIOLATION);
+            return;
+        }
+        checkAcquiring(c, now, g);
     }
 
     /**

@@ -46,6 +46,8 @@ public final class Pool {
     private final EntryList tested = new EntryList();
     private final EntryList beingCanceled = new EntryList();
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private Waiter resumeHead;
+    private Waiter resumeTail;
     private int welcomeWaiters;
     private int clients;
     private boolean paused;
@@ -106,7 +108,7 @@ public final class Pool {
         try {
             clients++;
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -116,7 +118,7 @@ public final class Pool {
             clients--;
             assert clients >= 0;
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -129,6 +131,7 @@ public final class Pool {
     public PoolEntry acquire(Waiter w, long timeoutNanos) throws AcquireException {
         lock.lock();
         try {
+            assert !w.inline : "an inline wait must be settled first";
             long now = clock.nanos();
             if (refusal != null) {
                 throw new AcquireException(refusal, refusalSqlState);
@@ -152,28 +155,119 @@ public final class Pool {
             launchIfNeeded(now);
             return awaitAssignment(w, now, timeoutNanos);
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
     /**
-     * An idle server right away, or null when that is not possible without waiting (none idle,
-     * clients waiting ahead, paused, suspended, refusing): for work on a poller thread, whose
-     * caller then leaves the wait to the client's own thread.
+     * For an inline pass, which must not wait: the server handed to {@code w} while it waited
+     * inline, or an idle one; else null, having queued {@code w} if it may wait
+     * ({@link Waiter#waitingInline}) — its resumer then runs once a server is handed to it or its
+     * wait fails. Null with nothing queued: the client's thread must do it (refusing, suspended,
+     * a failing login, an earlier inline wait that failed).
      */
-    public PoolEntry tryAcquire() {
+    public PoolEntry acquireInline(Waiter w) {
         lock.lock();
         try {
-            if (refusal != null || waitsSuspended || paused || !waiters.isEmpty()) {
+            if (w.inline) {
+                if (w.assigned != null) {
+                    PoolEntry s = w.assigned;
+                    w.assigned = null;
+                    w.inline = false;
+                    return s;
+                }
+                return null; // still queued, or failed: the thread settles it
+            }
+            long now = clock.nanos();
+            if (refusal != null || waitsSuspended) {
                 return null;
             }
-            PoolEntry s = idle.pollFirst();
-            if (s != null) {
-                moveTo(s, ServerState.ACTIVE);
+            if (!paused && waiters.isEmpty()) {
+                PoolEntry s = idle.pollFirst();
+                if (s != null) {
+                    moveTo(s, ServerState.ACTIVE);
+                    return s;
+                }
             }
-            return s;
+            if (loginFailed && now - loginFailedNanos < settings.serverLoginRetryNanos() && usableServers() == 0) {
+                return null;
+            }
+            w.assigned = null;
+            w.failure = null;
+            w.sinceNanos = now;
+            w.queued = true;
+            w.inline = true;
+            waiters.addLast(w);
+            launchIfNeeded(now);
+            return null;
         } finally {
-            lock.unlock();
+            unlock();
+        }
+    }
+
+    /**
+     * Ends an inline wait for the client's thread, which takes over: out of the queue, a server
+     * handed meanwhile goes back to the pool (the thread asks again in order). Returns the
+     * failure that ended the wait, if any ({@link #SUSPENDED} for a takeover's suspension).
+     */
+    public String settleInlineWait(Waiter w) {
+        lock.lock();
+        try {
+            if (!w.inline) {
+                return null;
+            }
+            w.inline = false;
+            if (w.queued) {
+                waiters.remove(w);
+                w.queued = false;
+            }
+            if (w.assigned != null) {
+                PoolEntry s = w.assigned;
+                w.assigned = null;
+                handOffOrIdle(s, clock.nanos());
+            }
+            String f = w.failure;
+            w.failure = null;
+            return f;
+        } finally {
+            unlock();
+        }
+    }
+
+    /** Whether a failure from {@link #settleInlineWait} is a takeover's suspension. */
+    public static boolean isSuspension(String failure) {
+        return failure == SUSPENDED;
+    }
+
+    /** Wakes a waiter whose outcome is set: its thread, or (inline) its resumer after unlocking. */
+    private void wake(Waiter w) {
+        if (!w.inline) {
+            w.condition.signal();
+            return;
+        }
+        w.nextResume = null;
+        if (resumeTail == null) {
+            resumeHead = w;
+        } else {
+            resumeTail.nextResume = w;
+        }
+        resumeTail = w;
+    }
+
+    /** Releases the lock, then resumes the inline waiters woken under it, in order. */
+    private void unlock() {
+        Waiter r = null;
+        if (lock.getHoldCount() == 1) {
+            r = resumeHead;
+            resumeHead = null;
+            resumeTail = null;
+        }
+        lock.unlock();
+        while (r != null) {
+            Waiter next = r.nextResume;
+            r.nextResume = null;
+            r.resumer().run();
+            r = next;
         }
     }
 
@@ -224,10 +318,10 @@ public final class Pool {
                 w.queued = false;
                 w.failure = reason;
                 w.failureSqlState = sqlState;
-                w.condition.signal();
+                wake(w);
             }
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -268,7 +362,7 @@ public final class Pool {
             }
             return welcome;
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -298,7 +392,7 @@ public final class Pool {
             moveTo(s, ServerState.CLOSED);
             launchIfNeeded(now);
         } finally {
-            lock.unlock();
+            unlock();
         }
         s.close(reason);
     }
@@ -332,7 +426,7 @@ public final class Pool {
         try {
             return !paused && waiters.isEmpty() && !idle.isEmpty();
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -343,7 +437,7 @@ public final class Pool {
             PoolEntry oldest = idle.peekLast();
             return oldest == null ? Long.MAX_VALUE : oldest.idleSinceNanos;
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -361,7 +455,7 @@ public final class Pool {
             }
             moveTo(victim, ServerState.CLOSED);
         } finally {
-            lock.unlock();
+            unlock();
         }
         victim.close("evicted");
         return true;
@@ -375,7 +469,7 @@ public final class Pool {
                 moveTo(s, ServerState.TESTED);
             }
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -385,7 +479,7 @@ public final class Pool {
         try {
             return welcome;
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -411,7 +505,7 @@ public final class Pool {
                 idle.addLast(s);
             }
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -423,7 +517,7 @@ public final class Pool {
                 welcome = Collections.unmodifiableMap(new java.util.LinkedHashMap<>(parameters));
             }
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -442,7 +536,7 @@ public final class Pool {
             handOffOrIdle(s, now);
             launchIfNeeded(now);
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -462,13 +556,13 @@ public final class Pool {
                     w.queued = false;
                     w.failure = error;
                     w.failureSqlState = loginErrorSqlState;
-                    w.condition.signal();
+                    wake(w);
                 }
                 waiters.clear();
             }
             welcomeChanged.signalAll();
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -482,7 +576,7 @@ public final class Pool {
             moveTo(s, ServerState.CLOSED);
             launchIfNeeded(clock.nanos());
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -500,7 +594,7 @@ public final class Pool {
             s.cancelsInFlight++;
             return true;
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -512,7 +606,7 @@ public final class Pool {
                 handOffOrIdle(s, clock.nanos());
             }
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -523,7 +617,8 @@ public final class Pool {
                 w.queued = false;
                 w.assigned = s;
                 moveTo(s, ServerState.ACTIVE);
-                w.condition.signal();
+                s.idleSinceNanos = 0; // straight from one client to the next: never idle, no check due
+                wake(w);
                 return;
             }
         }
@@ -651,7 +746,7 @@ public final class Pool {
             }
             launchIfNeeded(now);
         } finally {
-            lock.unlock();
+            unlock();
         }
         for (int i = 0; i < toClose.size(); i++) {
             toClose.get(i).close(reasons.get(i));
@@ -710,7 +805,7 @@ public final class Pool {
             }
             launchIfNeeded(clock.nanos());
         } finally {
-            lock.unlock();
+            unlock();
         }
         for (PoolEntry s : idleNow) {
             s.close("database configuration changed");
@@ -733,11 +828,11 @@ public final class Pool {
                 w.queued = false;
                 w.failure = SUSPENDED;
                 w.failureSqlState = null;
-                w.condition.signal();
+                wake(w);
             }
             waiters.clear();
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -746,7 +841,7 @@ public final class Pool {
         try {
             waitsSuspended = false;
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -760,11 +855,11 @@ public final class Pool {
                 w.queued = false;
                 w.failure = reason;
                 w.failureSqlState = sqlState;
-                w.condition.signal();
+                wake(w);
             }
             waiters.clear();
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -773,7 +868,7 @@ public final class Pool {
         try {
             return paused;
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -789,7 +884,7 @@ public final class Pool {
                 launchIfNeeded(now);
             }
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -801,7 +896,7 @@ public final class Pool {
             forEachServer(out::add);
             return out;
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -826,7 +921,7 @@ public final class Pool {
             return new Counts(clients, waiters.size(), active.size(), idle.size(), tested.size(), login.size(),
                     beingCanceled.size(), wait);
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -854,7 +949,7 @@ public final class Pool {
             }
             check(login.size() <= 1, null, "at most one login in flight");
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -870,7 +965,7 @@ public final class Pool {
         try {
             return !waiters.isEmpty() || (welcome == null && welcomeWaiters > 0);
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 
@@ -879,7 +974,7 @@ public final class Pool {
         try {
             return waiters.size();
         } finally {
-            lock.unlock();
+            unlock();
         }
     }
 }

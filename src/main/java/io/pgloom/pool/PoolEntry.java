@@ -10,7 +10,7 @@ public abstract class PoolEntry {
     ServerState state = ServerState.LOGIN;
     /** When it was launched (monotonic nanos). */
     final long createdNanos;
-    /** When it last went idle; guarded by the pool lock. */
+    /** When it last went idle (0: handed straight to a waiting client); guarded by the pool lock. */
     long idleSinceNanos;
     /** Close it instead of reusing it (RECONNECT, changed database settings); guarded by the pool lock. */
     boolean closeNeeded;

@@ -14,12 +14,40 @@ public final class Waiter {
     String failureSqlState;
     long sinceNanos;
     boolean queued;
-    /** Set by a pause or resume so a waiting client looks again. */
-    boolean wake;
+    /**
+     * Queued by {@link Pool#acquireInline}: woken by running {@link #resumer} after the pool's
+     * lock is released, not by signalling a thread. Cleared when the outcome is taken.
+     */
+    boolean inline;
+    /** The next waiter to resume once the lock is released (a list guarded by the lock). */
+    Waiter nextResume;
+    private Runnable resumer;
 
     Waiter(Condition condition, Object owner) {
         this.condition = condition;
         this.owner = owner;
+    }
+
+    /** What wakes an inline wait (runs on the thread that hands the server over, outside the lock). */
+    public void resumer(Runnable r) {
+        resumer = r;
+    }
+
+    Runnable resumer() {
+        return resumer;
+    }
+
+    /**
+     * Right after {@link Pool#acquireInline} returned null, by its caller: whether the waiter is
+     * queued inline. A wake-up racing with this read runs the resumer, which asks again.
+     */
+    public boolean waitingInline() {
+        return inline && queued;
+    }
+
+    /** The SQLSTATE of the failure that ended the last wait. */
+    public String failureSqlState() {
+        return failureSqlState;
     }
 
     public long sinceNanos() {

@@ -383,7 +383,11 @@ public final class ServerConnection extends PoolEntry implements Runnable {
      * case (whole messages, fast path, the client's socket taking the bytes) is handled right
      * there; anything that could block hands over to the thread.
      */
-    private boolean runInline() {
+    private int runInline() {
+        return inlinePass() ? io.pgloom.net.epoll.EpollWire.InlineReader.DONE : io.pgloom.net.epoll.EpollWire.InlineReader.HAND_OVER;
+    }
+
+    private boolean inlinePass() {
         if (special || internal != null || fakesWaiting || deferred != null || unsent != null || passThrough > 0
                 || registry.suspension().requested()) {
             return false;

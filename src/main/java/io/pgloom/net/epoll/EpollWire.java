@@ -26,25 +26,39 @@ import java.util.concurrent.locks.ReentrantLock;
  * no buffer) it is IDLE, and an edge makes the poller run the owner's {@link InlineReader} on
  * the poller thread instead of waking the owner: PgBouncer's event loop, with no thread hand-off
  * for the common request or response. The reader either finishes (the owner sleeps on) or hands
- * over (the owner wakes and finds the work left for it). Ownership moves through one atomic
- * state, so the owner and an inline pass never touch the connection at the same time.
+ * over (the owner wakes and finds the work left for it), or waits (WAITING: a client's request
+ * queued for a server; the thread that releases one resumes the pass, so a contended request
+ * never wakes the client's thread). Ownership moves through one atomic state, so the owner and
+ * an inline pass never touch the connection at the same time.
  */
 public final class EpollWire extends Wire implements Poller.Target {
     /** Work the poller may do in place of the owner while it waits idle. */
     @FunctionalInterface
     public interface InlineReader {
+        /** Done: the owner sleeps on. */
+        int DONE = 0;
+        /** The owner's thread takes over. */
+        int HAND_OVER = 1;
         /**
-         * Runs on a poller thread and must never block: reads with {@link #readNow} and writes
-         * with {@link #tryWrite}. Returns true when done (the owner sleeps on), false to hand
-         * the connection to the owner's thread.
+         * The pass waits for something only another thread can give (a server from the pool):
+         * nothing runs for the connection until that thread calls {@link #resumeInline}, or a
+         * hang-up, close or interrupt wakes the owner, which then takes over.
          */
-        boolean runInline();
+        int WAIT = 2;
+
+        /**
+         * Runs on a poller thread (or, resumed, on the thread that calls {@link #resumeInline})
+         * and must never block: reads with {@link #readNow} and writes with {@link #tryWrite}.
+         * Returns {@link #DONE}, {@link #HAND_OVER} or {@link #WAIT}.
+         */
+        int runInline();
     }
 
     private static final int OWNED = 0;
     private static final int IDLE = 1;
     private static final int INLINE = 2;
     private static final int HANDED = 3;
+    private static final int WAITING = 4;
 
     private final FdHandle fd;
     private final Poller poller;
@@ -64,6 +78,8 @@ public final class EpollWire extends Wire implements Poller.Target {
     private volatile Runnable resumer;
     private volatile boolean leaveRequested;
     private final AtomicInteger left = new AtomicInteger();
+    /** {@link #resumeInline} was called while a pass ran: the pass that ends in WAIT runs again. */
+    private volatile boolean resumeRequested;
 
     EpollWire(int fd, Poller poller, SocketAddress remote, SocketAddress local, boolean unix, int unixPort) {
         super(remote, local, unix, unixPort);
@@ -107,7 +123,8 @@ public final class EpollWire extends Wire implements Poller.Target {
 
     /** Asks an owner waiting idle to let its thread end ({@link ThreadLeft}). Any thread. */
     public void requestLeave() {
-        if (resumer != null && left.get() == 0 && owner.get() == IDLE) {
+        int o = owner.get();
+        if (resumer != null && left.get() == 0 && (o == IDLE || o == WAITING)) {
             leaveRequested = true;
             Thread t = readWaiter;
             if (t != null) {
@@ -148,10 +165,11 @@ public final class EpollWire extends Wire implements Poller.Target {
         if (readable) {
             readReady = true;
             InlineReader r = inlineReader;
-            if (r != null && !hangup && owner.get() == IDLE && owner.compareAndSet(IDLE, INLINE)) {
+            int o = owner.get();
+            if (r != null && !hangup && o == IDLE && owner.compareAndSet(IDLE, INLINE)) {
                 runInline(r);
-            } else {
-                wakeReader();
+            } else if (o != WAITING || hangup) {
+                wakeReader(); // (data for a waiting pass stays in the socket until it resumes)
             }
         }
         if (writable) {
@@ -197,18 +215,53 @@ public final class EpollWire extends Wire implements Poller.Target {
         }
     }
 
+    /**
+     * Runs inline passes while this thread holds INLINE. An edge that came during a pass (its
+     * wake-up found INLINE and was lost on the owner) makes the pass run again.
+     */
     private void runInline(InlineReader r) {
-        boolean done;
-        try {
-            done = r.runInline();
-        } catch (RuntimeException | Error e) {
-            io.pgloom.log.Log.bug("inline read failed", e);
-            done = false;
+        while (true) {
+            int outcome;
+            try {
+                outcome = r.runInline();
+            } catch (RuntimeException | Error e) {
+                io.pgloom.log.Log.bug("inline read failed", e);
+                outcome = InlineReader.HAND_OVER;
+            }
+            if (outcome == InlineReader.WAIT) {
+                owner.set(WAITING);
+                if (resumeRequested && owner.compareAndSet(WAITING, INLINE)) {
+                    resumeRequested = false;
+                    continue;
+                }
+                if (interrupted || hangup || fd.isClosed()) {
+                    wakeReader(); // the owner takes over from the wait
+                }
+                return;
+            }
+            boolean done = outcome == InlineReader.DONE;
+            owner.set(done ? IDLE : HANDED);
+            if (done && readReady && !hangup && !interrupted && !fd.isClosed() && owner.compareAndSet(IDLE, INLINE)) {
+                continue;
+            }
+            // the owner takes over, or was woken meanwhile (close, interrupt) and looks again now
+            if (!done || interrupted || hangup || fd.isClosed()) {
+                wakeReader();
+            }
+            return;
         }
-        owner.set(done ? IDLE : HANDED);
-        // the owner takes over, or was woken meanwhile (close, interrupt) and looks again now
-        if (!done || interrupted || hangup || fd.isClosed()) {
-            wakeReader();
+    }
+
+    /**
+     * Runs the pass that ended in {@link InlineReader#WAIT} again, on the calling thread, which
+     * must not hold locks the pass takes. If that pass is still finishing, it runs again itself;
+     * if the owner took over from the wait, this does nothing (the owner sees the change).
+     */
+    public void resumeInline() {
+        resumeRequested = true;
+        if (owner.compareAndSet(WAITING, INLINE)) {
+            resumeRequested = false;
+            runInline(inlineReader);
         }
     }
 
@@ -308,7 +361,14 @@ public final class EpollWire extends Wire implements Poller.Target {
                     }
                     continue;
                 }
-                if (o == IDLE && leaveRequested && leave()) {
+                if (o == WAITING && (hangup || interrupted || fd.isClosed())) {
+                    if (owner.compareAndSet(WAITING, OWNED)) {
+                        resumeRequested = false;
+                        return true; // the waiting request is in the owner's buffer
+                    }
+                    continue;
+                }
+                if ((o == IDLE || o == WAITING) && leaveRequested && leave()) {
                     throw ThreadLeft.INSTANCE;
                 }
                 LockSupport.park(this);
@@ -331,7 +391,8 @@ public final class EpollWire extends Wire implements Poller.Target {
         readWaiter = null;
         left.set(1);
         int o = owner.get();
-        if (o == HANDED || (o == IDLE && (readReady || hangup || interrupted || fd.isClosed()))) {
+        if (o == HANDED || (o == IDLE && (readReady || hangup || interrupted || fd.isClosed()))
+                || (o == WAITING && (hangup || interrupted || fd.isClosed()))) {
             if (left.compareAndSet(1, 0)) {
                 readWaiter = Thread.currentThread();
                 return false; // stay: the wake-up is ours
