@@ -77,7 +77,8 @@ public final class ClientConnection implements LinkedClient, Runnable {
     /** The server being checked or given this client's parameters, not linked yet, or null. */
     private volatile ServerConnection preparing;
     private volatile long lastRequestEpochMillis;
-    private int[] tags = new int[64];
+    /** The tags of the run of messages being sent (a longer pipeline goes out in runs of 16). */
+    private final int[] tags = new int[16];
     /** Bytes of a message larger than the buffer still to pass raw to the server (client thread). */
     private int passThrough;
     private io.pgloom.prepared.ClientStatements statements;

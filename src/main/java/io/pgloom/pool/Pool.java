@@ -19,7 +19,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Rules (PgBouncer's): idle servers are reused LIFO ({@code server_round_robin} makes it
  * FIFO); a released server goes straight to the oldest waiting client; waiting clients queue
- * FIFO, each on its own condition with a timed wait; at most one connection attempt is in flight;
+ * FIFO, a client's thread on its own condition with a timed wait, a client's inline pass
+ * (see {@link #acquireInline}) without a thread, resumed by whoever hands it a server once the
+ * lock is released; at most one connection attempt is in flight;
  * after a failed login no new attempt is made for {@code server_login_retry}, and clients that
  * would wait for one fail at once with the cached error. The server count never exceeds
  * {@code pool_size} (+ {@code reserve_pool_size} once the oldest waiter waited
