@@ -124,6 +124,135 @@ class PoolTest {
         assertThat(launcher.count()).isEqualTo(1);
     }
 
+    // ---------------------------------------------------------------- inline waiters
+
+    /** An inline waiter whose resumer counts its wake-ups and checks it runs outside the lock. */
+    private static final class InlineWaiter {
+        final Waiter waiter;
+        final java.util.concurrent.atomic.AtomicInteger resumed = new java.util.concurrent.atomic.AtomicInteger();
+        volatile boolean lockFreeWhenResumed;
+
+        InlineWaiter(Pool pool, String name) {
+            waiter = pool.newWaiter(name);
+            waiter.resumer(() -> {
+                // another thread can take the pool's lock: the resumer does not run under it
+                CompletableFuture<Integer> other = CompletableFuture.supplyAsync(pool::waitingCount);
+                try {
+                    other.get(5, TimeUnit.SECONDS);
+                    lockFreeWhenResumed = true;
+                } catch (Exception e) {
+                    lockFreeWhenResumed = false;
+                }
+                resumed.incrementAndGet();
+            });
+        }
+    }
+
+    @Test
+    void inlineWaiterQueuesFifoWithThreadWaitersAndIsResumedOutsideTheLock() throws Exception {
+        Pool pool = pool(settings(1));
+        FakeServer s1 = lend(pool, 1).getFirst();
+        Acquirer a = startWaiting(pool, "A");
+        InlineWaiter b = new InlineWaiter(pool, "B");
+        assertThat(pool.acquireInline(b.waiter)).as("nothing idle").isNull();
+        assertThat(b.waiter.waitingInline()).isTrue();
+        assertThat(pool.waitingCount()).isEqualTo(2);
+
+        pool.release(s1);
+        assertThat(a.server()).as("the thread waiter came first").isSameAs(s1);
+        assertThat(b.resumed.get()).isZero();
+
+        pool.release(s1);
+        assertThat(b.resumed.get()).as("resumed once").isEqualTo(1);
+        assertThat(b.lockFreeWhenResumed).isTrue();
+        assertThat(s1.state()).isEqualTo(ServerState.ACTIVE);
+        assertThat(pool.acquireInline(b.waiter)).as("the server handed over").isSameAs(s1);
+        assertThat(b.waiter.waitingInline()).isFalse();
+        assertThat(pool.settleInlineWait(b.waiter)).as("nothing left to settle").isNull();
+    }
+
+    @Test
+    void inlineWaiterTakesAnIdleServerAtOnceOnlyWhenNobodyWaits() throws Exception {
+        Pool pool = pool(settings(2));
+        List<FakeServer> s = lend(pool, 2);
+        pool.release(s.get(0));
+        InlineWaiter b = new InlineWaiter(pool, "B");
+        assertThat(pool.acquireInline(b.waiter)).isSameAs(s.get(0));
+        assertThat(b.waiter.waitingInline()).isFalse();
+        assertThat(b.resumed.get()).isZero();
+    }
+
+    @Test
+    void settlingGivesAServerHandedMeanwhileToTheNextWaiter() {
+        Pool pool = pool(settings(1));
+        FakeServer s1 = lend(pool, 1).getFirst();
+        InlineWaiter b = new InlineWaiter(pool, "B");
+        assertThat(pool.acquireInline(b.waiter)).isNull();
+        Acquirer c = startWaiting(pool, "C");
+        pool.release(s1);
+        assertThat(b.resumed.get()).isEqualTo(1);
+        // B's thread took over instead (a hang-up, say) and settles: the server moves on to C
+        assertThat(pool.settleInlineWait(b.waiter)).isNull();
+        assertThat(c.server()).isSameAs(s1);
+    }
+
+    @Test
+    void settlingAQueuedInlineWaitLeavesTheQueue() {
+        Pool pool = pool(settings(1));
+        FakeServer s1 = lend(pool, 1).getFirst();
+        InlineWaiter b = new InlineWaiter(pool, "B");
+        assertThat(pool.acquireInline(b.waiter)).isNull();
+        assertThat(pool.settleInlineWait(b.waiter)).isNull();
+        assertThat(pool.waitingCount()).isZero();
+        pool.release(s1);
+        assertThat(pool.counts().idle()).isEqualTo(1);
+        assertThat(b.resumed.get()).isZero();
+    }
+
+    @Test
+    void aFailedInlineWaitIsResumedAndReportedWhenSettled() {
+        Pool pool = pool(settings(1));
+        lend(pool, 1);
+        InlineWaiter b = new InlineWaiter(pool, "B");
+        InlineWaiter c = new InlineWaiter(pool, "C");
+        assertThat(pool.acquireInline(b.waiter)).isNull();
+        assertThat(pool.acquireInline(c.waiter)).isNull();
+        pool.refuse("database removed", SqlState.ADMIN_SHUTDOWN);
+        assertThat(b.resumed.get()).isEqualTo(1);
+        assertThat(c.resumed.get()).isEqualTo(1);
+        assertThat(pool.acquireInline(b.waiter)).as("the resumed pass gets nothing").isNull();
+        assertThat(b.waiter.waitingInline()).as("and hands over to the thread").isFalse();
+        assertThat(pool.settleInlineWait(b.waiter)).isEqualTo("database removed");
+        assertThat(b.waiter.failureSqlState()).isEqualTo(SqlState.ADMIN_SHUTDOWN);
+        assertThat(pool.settleInlineWait(c.waiter)).isEqualTo("database removed");
+    }
+
+    @Test
+    void aSuspensionEndsInlineWaitsAsSuchAndNoNewOneStarts() {
+        Pool pool = pool(settings(1));
+        lend(pool, 1);
+        InlineWaiter b = new InlineWaiter(pool, "B");
+        assertThat(pool.acquireInline(b.waiter)).isNull();
+        pool.suspendWaits();
+        assertThat(b.resumed.get()).isEqualTo(1);
+        assertThat(Pool.isSuspension(pool.settleInlineWait(b.waiter))).isTrue();
+        assertThat(pool.acquireInline(b.waiter)).isNull();
+        assertThat(b.waiter.waitingInline()).as("suspended: the thread decides").isFalse();
+        assertThat(pool.waitingCount()).isZero();
+    }
+
+    @Test
+    void aClosingClientsInlineWaitIsAbortedAndResumed() {
+        Pool pool = pool(settings(1));
+        lend(pool, 1);
+        InlineWaiter b = new InlineWaiter(pool, "B");
+        assertThat(pool.acquireInline(b.waiter)).isNull();
+        pool.abortWait(b.waiter, "client_idle_timeout", SqlState.PROTOCOL_VIOLATION);
+        assertThat(b.resumed.get()).isEqualTo(1);
+        assertThat(pool.waitingCount()).isZero();
+        assertThat(pool.settleInlineWait(b.waiter)).isEqualTo("client_idle_timeout");
+    }
+
     @Test
     void aNewServerAlsoGoesToTheOldestWaiter() {
         Pool pool = pool(settings(2));
