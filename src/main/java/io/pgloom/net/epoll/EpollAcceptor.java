@@ -26,6 +26,13 @@ final class EpollAcceptor implements Transport.Acceptor, Poller.Target {
     private final MemorySegment errno = NativeIo.newErrno(arena);
     private final MemorySegment peer = arena.allocate(SockAddr.STORAGE);
     private final MemorySegment peerLen = arena.allocate(JAVA_INT);
+    /**
+     * The last accepted connection's local address and remote host: the next ones usually share
+     * them (one listener address, a few application hosts), so each idle client need not keep
+     * its own copies (about 150 bytes). A racy cache: at worst an address is not shared.
+     */
+    private volatile SocketAddress lastLocal;
+    private volatile java.net.InetAddress lastRemoteHost;
     private volatile boolean ready = true;
     private volatile Thread waiter;
     private volatile boolean interrupted;
@@ -94,10 +101,10 @@ final class EpollAcceptor implements Transport.Acceptor, Poller.Target {
     }
 
     private Wire wrap(int c, int len, int unixPort) throws IOException {
-        SocketAddress remote = SockAddr.decode(peer, len);
+        SocketAddress remote = shareHost(SockAddr.decode(peer, len));
         boolean unix = local instanceof UnixDomainSocketAddress;
         Poller poller = pollers.next();
-        EpollWire w = new EpollWire(c, poller, remote, unix ? local : localOf(c), unix, unixPort);
+        EpollWire w = new EpollWire(c, poller, remote, unix ? local : shareLocal(localOf(c)), unix, unixPort);
         w.startDrained();
         try (Arena a = Arena.ofConfined()) {
             poller.register(c, w, NativeIo.newErrno(a));
@@ -106,6 +113,27 @@ final class EpollAcceptor implements Transport.Acceptor, Poller.Target {
             throw e;
         }
         return w;
+    }
+
+    private SocketAddress shareLocal(SocketAddress a) {
+        SocketAddress last = lastLocal;
+        if (a != null && a.equals(last)) {
+            return last;
+        }
+        lastLocal = a;
+        return a;
+    }
+
+    private SocketAddress shareHost(SocketAddress a) {
+        if (!(a instanceof java.net.InetSocketAddress inet) || inet.getAddress() == null) {
+            return a;
+        }
+        java.net.InetAddress last = lastRemoteHost;
+        if (inet.getAddress().equals(last)) {
+            return new java.net.InetSocketAddress(last, inet.getPort());
+        }
+        lastRemoteHost = inet.getAddress();
+        return a;
     }
 
     private static SocketAddress localOf(int c) {
