@@ -181,4 +181,70 @@ class TransactionModeIT {
                     .isLessThan(Duration.ofSeconds(4));
         }
     }
+
+    /**
+     * Clients queued for a server (without a thread of their own: their poller queued the request
+     * and stopped) that hang up or are killed while they wait cost nothing: the others are served
+     * in order once servers free up, and afterwards no client waits and no server stays lent.
+     */
+    @Test
+    void clientsLeavingWhileTheyWaitLeaveNoServerBehind() throws Exception {
+        try (PgloomProcess two = PgloomProcess.builder()
+                .set("pool_mode", "transaction")
+                .set("default_pool_size", 2)
+                .set("auth_type", "trust")
+                .database(SIDE_DB, pg, SIDE_DB)
+                .user("app", "apppass")
+                .start()) {
+            List<RawSession> holders = new ArrayList<>();
+            List<RawSession> waiters = new ArrayList<>();
+            try {
+                for (int i = 0; i < 2; i++) {
+                    RawSession h = RawSession.login(two, SIDE_DB, "app", Map.of());
+                    holders.add(h);
+                    h.exec("BEGIN");
+                    h.value("select 1");
+                }
+                for (int i = 0; i < 30; i++) {
+                    RawSession w = RawSession.login(two, SIDE_DB, "app", Map.of());
+                    waiters.add(w);
+                    w.raw().send(RawPg.query("select 'served " + i + "'"));
+                }
+                Wait.until("30 clients waiting", Duration.ofSeconds(20),
+                        () -> ShowPools.count(two, SIDE_DB, "app", "cl_waiting") == 30);
+                // every third waiter hangs up while it waits
+                for (int i = 0; i < 30; i += 3) {
+                    waiters.get(i).close();
+                }
+                for (RawSession h : holders) {
+                    h.exec("COMMIT");
+                }
+                for (int i = 0; i < 30; i++) {
+                    if (i % 3 != 0) {
+                        assertThat(onlyValue(waiters.get(i).raw().readUntil('Z'))).isEqualTo("served " + i);
+                    }
+                }
+                Wait.until("nobody waiting, no server lent", Duration.ofSeconds(20), () -> {
+                    Map<String, String> row = ShowPools.row(two, SIDE_DB, "app");
+                    return "0".equals(row.get("cl_waiting")) && "0".equals(row.get("sv_active"));
+                });
+                try (RawSession late = RawSession.login(two, SIDE_DB, "app", Map.of())) {
+                    assertThat(late.value("select 'late'")).isEqualTo("late");
+                }
+                assertThat(two.log()).as("pgloom log").doesNotContain("internal error").doesNotContain(": unexpected ");
+            } finally {
+                holders.forEach(RawSession::close);
+                waiters.forEach(RawSession::close);
+            }
+        }
+    }
+
+    private static String onlyValue(List<RawPg.Message> got) {
+        for (RawPg.Message m : got) {
+            if (m.tag() == 'D') {
+                return RawSession.firstColumn(m.body());
+            }
+        }
+        throw new AssertionError("no row in " + got);
+    }
 }
