@@ -68,6 +68,8 @@ public final class ClientConnection implements LinkedClient, Runnable {
     private boolean inline;
     /** Work an inline pass left for this client's thread, which runs it first. */
     private io.pgloom.net.InlineWork.Deferred deferred;
+    /** An inline pass queued this client for a server and stops (a return value, not an exception: it is the hot path under contention). */
+    private boolean waitingInline;
     /** A server an inline pass took from the pool but could not prepare without waiting. */
     private ServerConnection takenInline;
     private Waiter waiter;
@@ -532,6 +534,10 @@ public final class ClientConnection implements LinkedClient, Runnable {
                 if (n > 0) {
                     lastActivityNanos = services.pools().clock().nanos();
                     processBuffer();
+                    if (waitingInline) {
+                        waitingInline = false;
+                        return io.pgloom.net.epoll.EpollWire.InlineReader.WAIT;
+                    }
                     if (deferred != null || passThrough > 0) {
                         return handOver;
                     }
@@ -544,8 +550,6 @@ public final class ClientConnection implements LinkedClient, Runnable {
                     return done;
                 }
             }
-        } catch (io.pgloom.net.InlineWork.Waiting e) {
-            return io.pgloom.net.epoll.EpollWire.InlineReader.WAIT;
         } catch (io.pgloom.net.InlineWork.NeedThread e) {
             return handOver;
         } catch (IOException | RuntimeException | Error e) {
@@ -649,12 +653,16 @@ public final class ClientConnection implements LinkedClient, Runnable {
             int size = in.peekSizeAt(pos);
             checkTag(tag);
             if (tag == FrontendTag.TERMINATE) {
-                sendRun(b, runStart, pos, count);
+                if (!sendRun(b, runStart, pos, count)) {
+                    return;
+                }
                 in.advance(pos + Math.min(size, end - pos) - in.start());
                 throw new ClientClosing("client close request", false, SqlState.PROTOCOL_VIOLATION);
             }
             if (count == tags.length) {
-                sendRun(b, runStart, pos, count);
+                if (!sendRun(b, runStart, pos, count)) {
+                    return;
+                }
                 runStart = pos;
                 count = 0;
             }
@@ -662,7 +670,9 @@ public final class ClientConnection implements LinkedClient, Runnable {
                 boolean needWhole = rewriter != null && isStatementMessage(tag);
                 if (size > in.capacity() && !needWhole) {
                     if (inline) {
-                        sendRun(b, runStart, pos, count);
+                        if (!sendRun(b, runStart, pos, count)) {
+                            return;
+                        }
                         handOverAt(pos);
                     }
                     tags[count++] = tag;
@@ -676,10 +686,14 @@ public final class ClientConnection implements LinkedClient, Runnable {
                 break;
             }
             if (rewriter != null && io.pgloom.prepared.StatementRewriter.names(b, pos, size)) {
-                sendRun(b, runStart, pos, count);
+                if (!sendRun(b, runStart, pos, count)) {
+                    return;
+                }
                 count = 0;
                 int stop = completeMessagesEnd(b, pos, end);
-                rewriteRun(b, pos, stop);
+                if (!rewriteRun(b, pos, stop)) {
+                    return;
+                }
                 pos = stop;
                 runStart = stop;
                 continue;
@@ -687,7 +701,9 @@ public final class ClientConnection implements LinkedClient, Runnable {
             tags[count++] = tag;
             pos += size;
         }
-        sendRun(b, runStart, pos, count);
+        if (!sendRun(b, runStart, pos, count)) {
+            return;
+        }
         in.advance(pos - in.start());
         if (wantRoom > 0) {
             in.ensureRoom(wantRoom);
@@ -713,18 +729,22 @@ public final class ClientConnection implements LinkedClient, Runnable {
 
     /**
      * Sends whole messages some of which name prepared statements: rewritten for the server this
-     * client has (which is pinned meanwhile, so the decisions stay true), with one write.
+     * client has (which is pinned meanwhile, so the decisions stay true), with one write. False
+     * as {@link #sendRun}.
      */
-    private void rewriteRun(byte[] b, int from, int to) throws IOException {
+    private boolean rewriteRun(byte[] b, int from, int to) throws IOException {
         if (server == null && onlyParsesAndSyncs(b, from, to) && !pool.hasIdleServer()) {
             handOverAt(from);
             answerParsesLocally(b, from, to);
-            return;
+            return true;
         }
         ServerConnection s = server;
         if (s == null || !s.pin(this)) {
             server = null;
             s = inline ? acquireInline() : acquireServer();
+            if (s == null) {
+                return false; // an inline pass waits for a server
+            }
             s.pin(this);
         }
         if (rewriteOut == null) {
@@ -769,6 +789,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
             }
         }
         consumeThrough(to);
+        return true;
     }
 
     /**
@@ -858,15 +879,21 @@ public final class ClientConnection implements LinkedClient, Runnable {
         passThrough -= n;
     }
 
-    /** Sends one run of messages to a server, getting one first if needed. */
-    private void sendRun(byte[] b, int from, int to, int count) throws IOException {
+    /**
+     * Sends one run of messages to a server, getting one first if needed. False when an inline
+     * pass queued the client for a server instead: the run stays buffered and the pass stops.
+     */
+    private boolean sendRun(byte[] b, int from, int to, int count) throws IOException {
         if (to <= from) {
-            return;
+            return true;
         }
         while (true) {
             ServerConnection s = server;
             if (s == null) {
                 s = inline ? acquireInline() : acquireServer();
+                if (s == null) {
+                    return false;
+                }
             }
             if (s.enqueue(this, tags, null, count, lastActivityNanos)) {
                 lastRequestEpochMillis = System.currentTimeMillis();
@@ -881,7 +908,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
                     }
                 }
                 consumeThrough(to);
-                return;
+                return true;
             }
             if (server == s) {
                 server = null;
@@ -915,9 +942,10 @@ public final class ClientConnection implements LinkedClient, Runnable {
     }
 
     /**
-     * An inline pass's server: the linked one, else an idle one taken from the pool at once. A
-     * server that needs its check query or parameters first goes to this client's thread, which
-     * prepares it; so does waiting for one.
+     * An inline pass's server: one handed to this client while its pass waited, or an idle one
+     * taken from the pool at once; else null, the client queued for one (FIFO) and its pass
+     * resumed when it comes. A server that needs its check query or parameters first goes to
+     * this client's thread, which prepares it; so does anything the pool cannot queue inline.
      */
     private ServerConnection acquireInline() {
         if (closeReason.get() != null) {
@@ -930,7 +958,8 @@ public final class ClientConnection implements LinkedClient, Runnable {
                     acquiringSinceNanos = services.pools().clock().nanos();
                     state = ClientState.WAITING;
                 }
-                throw io.pgloom.net.InlineWork.WAIT;
+                waitingInline = true;
+                return null;
             }
             throw io.pgloom.net.InlineWork.NEED_THREAD;
         }

@@ -22,18 +22,6 @@ public final class InlineWork {
 
     public static final NeedThread NEED_THREAD = new NeedThread();
 
-    /**
-     * Thrown inside an inline pass that queued its request for a server: the pass stops, holding
-     * the request, and is resumed by whoever hands the server over.
-     */
-    public static final class Waiting extends RuntimeException {
-        private Waiting() {
-            super("the pass waits for a server", null, false, false);
-        }
-    }
-
-    public static final Waiting WAIT = new Waiting();
-
     /** Work left for the connection's thread, which may block. */
     @FunctionalInterface
     public interface Deferred {
