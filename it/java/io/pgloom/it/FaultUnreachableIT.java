@@ -58,8 +58,13 @@ class FaultUnreachableIT {
                 .user("app", "apppass");
     }
 
+    /**
+     * Simple query mode: one write per statement. With the extended protocol pgjdbc writes twice,
+     * and when pgloom closes the connection in between (the outage), the second write can fail
+     * with an I/O error before the FATAL waiting in the socket is read (a known gap, README).
+     */
     private static Connection connect(PgloomProcess pgloom) throws SQLException {
-        return Sql.connect(pgloom, DB, "app", "apppass", "prepareThreshold=0&socketTimeout=30&connectTimeout=10");
+        return Sql.connect(pgloom, DB, "app", "apppass", "preferQueryMode=simple&socketTimeout=30&connectTimeout=10");
     }
 
     /** A login that must fail; returns its error and how long it took. */
