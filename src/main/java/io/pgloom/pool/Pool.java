@@ -141,20 +141,12 @@ public final class Pool {
             if (waitsSuspended) {
                 throw new AcquireException("suspended", null, true);
             }
-            if (!paused && waiters.isEmpty()) {
-                PoolEntry s = idle.pollFirst();
-                if (s != null) {
-                    moveTo(s, ServerState.ACTIVE);
-                    return s;
-                }
+            PoolEntry s = takeIdleIfNobodyWaits();
+            if (s != null) {
+                return s;
             }
             failFastIfLoginFailing(now);
-            w.assigned = null;
-            w.failure = null;
-            w.sinceNanos = now;
-            w.queued = true;
-            waiters.addLast(w);
-            launchIfNeeded(now);
+            enqueue(w, now, false);
             return awaitAssignment(w, now, timeoutNanos);
         } finally {
             unlock();
@@ -180,28 +172,17 @@ public final class Pool {
                 }
                 return null; // still queued, or failed: the thread settles it
             }
-            long now = clock.nanos();
             if (refusal != null || waitsSuspended) {
                 return null;
             }
-            if (!paused && waiters.isEmpty()) {
-                PoolEntry s = idle.pollFirst();
-                if (s != null) {
-                    moveTo(s, ServerState.ACTIVE);
-                    return s;
+            PoolEntry s = takeIdleIfNobodyWaits();
+            if (s == null) {
+                long now = clock.nanos();
+                if (!loginFailing(now)) {
+                    enqueue(w, now, true);
                 }
             }
-            if (loginFailed && now - loginFailedNanos < settings.serverLoginRetryNanos() && usableServers() == 0) {
-                return null;
-            }
-            w.assigned = null;
-            w.failure = null;
-            w.sinceNanos = now;
-            w.queued = true;
-            w.inline = true;
-            waiters.addLast(w);
-            launchIfNeeded(now);
-            return null;
+            return s;
         } finally {
             unlock();
         }
@@ -219,15 +200,7 @@ public final class Pool {
                 return null;
             }
             w.inline = false;
-            if (w.queued) {
-                waiters.remove(w);
-                w.queued = false;
-            }
-            if (w.assigned != null) {
-                PoolEntry s = w.assigned;
-                w.assigned = null;
-                handOffOrIdle(s, clock.nanos());
-            }
+            dequeue(w);
             String f = w.failure;
             w.failure = null;
             return f;
@@ -327,8 +300,36 @@ public final class Pool {
         }
     }
 
+    /** An idle server, lent, when nobody waits ahead and the pool is not paused; else null. */
+    private PoolEntry takeIdleIfNobodyWaits() {
+        if (paused || !waiters.isEmpty()) {
+            return null;
+        }
+        PoolEntry s = idle.pollFirst();
+        if (s != null) {
+            moveTo(s, ServerState.ACTIVE);
+        }
+        return s;
+    }
+
+    /** Queues {@code w} last, fresh, and launches a server if the queue calls for one. */
+    private void enqueue(Waiter w, long now, boolean inline) {
+        w.assigned = null;
+        w.failure = null;
+        w.sinceNanos = now;
+        w.queued = true;
+        w.inline = inline;
+        waiters.addLast(w);
+        launchIfNeeded(now);
+    }
+
+    /** Logins failed within server_login_retry and no server is left to serve: waiting is pointless. */
+    private boolean loginFailing(long now) {
+        return loginFailed && now - loginFailedNanos < settings.serverLoginRetryNanos() && usableServers() == 0;
+    }
+
     private void failFastIfLoginFailing(long now) throws AcquireException {
-        if (loginFailed && now - loginFailedNanos < settings.serverLoginRetryNanos() && usableServers() == 0) {
+        if (loginFailing(now)) {
             throw new AcquireException("server login has been failing, cached error: " + loginError + " (server_login_retry)",
                     loginErrorSqlState);
         }
