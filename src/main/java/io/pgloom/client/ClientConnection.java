@@ -68,8 +68,6 @@ public final class ClientConnection implements LinkedClient, Runnable {
     private boolean inline;
     /** Work an inline pass left for this client's thread, which runs it first. */
     private io.pgloom.net.InlineWork.Deferred deferred;
-    /** An inline pass queued this client for a server and stops (a return value, not an exception: it is the hot path under contention). */
-    private boolean waitingInline;
     /** A server an inline pass took from the pool but could not prepare without waiting. */
     private ServerConnection takenInline;
     private Waiter waiter;
@@ -534,8 +532,8 @@ public final class ClientConnection implements LinkedClient, Runnable {
                 if (n > 0) {
                     lastActivityNanos = services.pools().clock().nanos();
                     processBuffer();
-                    if (waitingInline) {
-                        waitingInline = false;
+                    if (state == ClientState.WAITING) {
+                        // queued for a server (processBuffer returned, not threw: the hot path under contention)
                         return io.pgloom.net.epoll.EpollWire.InlineReader.WAIT;
                     }
                     if (deferred != null || passThrough > 0) {
@@ -572,10 +570,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
             return false;
         }
         String failure = p.settleInlineWait(w);
-        if (state == ClientState.WAITING) {
-            state = ClientState.ACTIVE;
-            acquiringSinceNanos = 0;
-        }
+        endInlineWait();
         if (failure == null) {
             return false;
         }
@@ -583,6 +578,16 @@ public final class ClientConnection implements LinkedClient, Runnable {
             return true;
         }
         throw new ClientClosing(failure, true, w.failureSqlState());
+    }
+
+    /** Back to ACTIVE if an inline pass left this client WAITING; whether it had. */
+    private boolean endInlineWait() {
+        if (state != ClientState.WAITING) {
+            return false;
+        }
+        state = ClientState.ACTIVE;
+        acquiringSinceNanos = 0;
+        return true;
     }
 
     /** Inside an inline pass: consume through {@code pos} and leave the rest to the thread. */
@@ -958,14 +963,11 @@ public final class ClientConnection implements LinkedClient, Runnable {
                     acquiringSinceNanos = services.pools().clock().nanos();
                     state = ClientState.WAITING;
                 }
-                waitingInline = true;
                 return null;
             }
             throw io.pgloom.net.InlineWork.NEED_THREAD;
         }
-        if (state == ClientState.WAITING) {
-            state = ClientState.ACTIVE;
-            acquiringSinceNanos = 0;
+        if (endInlineWait()) {
             pool.stats().waitTimeMicros.add((services.pools().clock().nanos() - waiter.sinceNanos()) / 1000);
         }
         pool.stats().serverAssignments.increment();

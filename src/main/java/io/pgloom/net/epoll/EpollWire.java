@@ -234,22 +234,27 @@ public final class EpollWire extends Wire implements Poller.Target {
                     resumeRequested = false;
                     continue;
                 }
-                if (interrupted || hangup || fd.isClosed()) {
+                if (ownerMustLook()) {
                     wakeReader(); // the owner takes over from the wait
                 }
                 return;
             }
             boolean done = outcome == InlineReader.DONE;
             owner.set(done ? IDLE : HANDED);
-            if (done && readReady && !hangup && !interrupted && !fd.isClosed() && owner.compareAndSet(IDLE, INLINE)) {
+            if (done && readReady && !ownerMustLook() && owner.compareAndSet(IDLE, INLINE)) {
                 continue;
             }
             // the owner takes over, or was woken meanwhile (close, interrupt) and looks again now
-            if (!done || interrupted || hangup || fd.isClosed()) {
+            if (!done || ownerMustLook()) {
                 wakeReader();
             }
             return;
         }
+    }
+
+    /** A hang-up, an interrupt or a close: whatever state the connection is in, its owner must look. */
+    private boolean ownerMustLook() {
+        return hangup || interrupted || fd.isClosed();
     }
 
     /**
@@ -354,14 +359,14 @@ public final class EpollWire extends Wire implements Poller.Target {
                     owner.set(OWNED);
                     return true;
                 }
-                if (o == IDLE && (readReady || hangup || interrupted || fd.isClosed())) {
+                if (o == IDLE && (readReady || ownerMustLook())) {
                     if (owner.compareAndSet(IDLE, OWNED)) {
                         drained = false;
                         return false;
                     }
                     continue;
                 }
-                if (o == WAITING && (hangup || interrupted || fd.isClosed())) {
+                if (o == WAITING && ownerMustLook()) {
                     if (owner.compareAndSet(WAITING, OWNED)) {
                         resumeRequested = false;
                         return true; // the waiting request is in the owner's buffer
@@ -391,8 +396,8 @@ public final class EpollWire extends Wire implements Poller.Target {
         readWaiter = null;
         left.set(1);
         int o = owner.get();
-        if (o == HANDED || (o == IDLE && (readReady || hangup || interrupted || fd.isClosed()))
-                || (o == WAITING && (hangup || interrupted || fd.isClosed()))) {
+        if (o == HANDED || (o == IDLE && (readReady || ownerMustLook()))
+                || (o == WAITING && ownerMustLook())) {
             if (left.compareAndSet(1, 0)) {
                 readWaiter = Thread.currentThread();
                 return false; // stay: the wake-up is ours
