@@ -5,8 +5,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The transport's pollers, one per two processors by default, so that work done on poller
- * threads (see {@link EpollWire#awaitReadable}) can use several cores. New sockets are spread round-robin;
- * listening sockets stay on the first. Thread-safe.
+ * threads (see {@link EpollWire#awaitReadable}) can use several cores. New sockets are spread
+ * round-robin; listening sockets stay on the first. Thread-safe.
  */
 final class Pollers {
     private final Poller[] all;
