@@ -61,6 +61,10 @@ class IdleThreadIT {
 
     /** Client threads (named C-0x...) alive in pgloom right now, from a jcmd thread dump. */
     private static int clientThreads() {
+        return clientThreads(pgloom);
+    }
+
+    private static int clientThreads(PgloomProcess pgloom) {
         try {
             Path dir = Files.createTempDirectory("pgloom-threads");
             Path dump = dir.resolve("dump.txt");
@@ -154,6 +158,51 @@ class IdleThreadIT {
             }
         }
         return n;
+    }
+
+    /**
+     * A connection that has sent nothing yet has no thread at all, and a client that has just
+     * logged in and sent nothing more gives its thread up at its first idle wait, long before
+     * idle_thread_timeout. Both carry on as usual afterwards.
+     */
+    @Test
+    void silentConnectionsAndFreshLoginsHoldNoThread() throws Exception {
+        try (PgloomProcess p = PgloomProcess.builder()
+                .set("pool_mode", "transaction")
+                .set("default_pool_size", 2)
+                .set("idle_thread_timeout", 600)
+                .set("auth_type", "trust")
+                .database(TX_DB, pg, "app")
+                .user("app", "apppass")
+                .start()) {
+            List<RawPg> silent = new ArrayList<>();
+            List<RawPg> fresh = new ArrayList<>();
+            try {
+                for (int i = 0; i < 10; i++) {
+                    silent.add(RawPg.connect(p, Duration.ofSeconds(10)));
+                    fresh.add(RawPg.login(p, TX_DB, "app"));
+                }
+                Wait.until("no client thread alive", WAIT, () -> clientThreads(p) == 0,
+                        () -> clientThreads(p) + " client threads alive");
+                for (int i = 0; i < fresh.size(); i++) {
+                    RawPg c = fresh.get(i);
+                    c.send(RawPg.query("select " + i));
+                    assertThat(c.readUntil('Z')).as("a query after the thread left")
+                            .anySatisfy(m -> assertThat(m.tag()).isEqualTo('D'))
+                            .noneSatisfy(m -> assertThat(m.tag()).isEqualTo('E'));
+                }
+                RawPg late = silent.get(0);
+                late.send(RawPg.startupPacket(Map.of("user", "app", "database", TX_DB)));
+                assertThat(late.readUntil('Z')).as("a login that started late").anySatisfy(m -> assertThat(m.tag()).isEqualTo('R'));
+            } finally {
+                for (RawPg r : silent) {
+                    r.close();
+                }
+                for (RawPg r : fresh) {
+                    r.close();
+                }
+            }
+        }
     }
 
     @Test

@@ -237,6 +237,22 @@ class TimeoutsIT {
         }
     }
 
+    /**
+     * A client that connects and sends nothing: on the epoll transport it has no thread until its
+     * first byte, so only the janitor can time it out.
+     */
+    @Test
+    void clientLoginTimeoutOfASilentConnection() throws Exception {
+        try (PgloomProcess pgloom = pooler("client_login_timeout", "1s").start();
+                RawPg raw = RawPg.connect(pgloom, Duration.ofSeconds(10))) {
+            long start = System.nanoTime();
+            List<RawPg.Message> before = raw.readUntilClosed();
+            assertThat(since(start)).isGreaterThanOrEqualTo(NOT_BEFORE);
+            assertThat(before).as("nothing but a possible error before the close").allSatisfy(m -> assertThat(m.tag()).isEqualTo('E'));
+            pgloom.waitForLog("C-0x[0-9a-f]+: .*@127.0.0.1:" + raw.localPort() + " closing because: client_login_timeout \\(age=", WAIT);
+        }
+    }
+
     /** A client that asked to log in but never answers the password request. */
     @Test
     void clientLoginTimeout() throws Exception {

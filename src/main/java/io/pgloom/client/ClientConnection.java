@@ -333,14 +333,20 @@ public final class ClientConnection implements LinkedClient, Runnable {
 
     // ------------------------------------------------------------------ the thread
 
+    /** Lists a client just accepted (SHOW CLIENTS, the janitor's timeouts), before its thread runs. */
+    public void register() {
+        services.clients().add(this);
+    }
+
     @Override
     public void run() {
-        serve(true);
+        serve(true, false);
     }
 
     /** Runs a client taken over from another process: it is logged in already. */
     public void runAdopted() {
-        serve(false);
+        register();
+        serve(false, false);
     }
 
     /**
@@ -371,11 +377,6 @@ public final class ClientConnection implements LinkedClient, Runnable {
     /** Links a taken-over client to the server it was using in the old process. */
     public void linkAdopted(ServerConnection s) {
         this.server = s;
-    }
-
-    private void serve(boolean login) {
-        services.clients().add(this);
-        serve(login, false);
     }
 
     /** Carries on, on a new thread, with a client whose thread ended while it was idle. */
@@ -420,6 +421,9 @@ public final class ClientConnection implements LinkedClient, Runnable {
                 ew.inlineReader(this::runInline);
                 waiter.resumer(ew::resumeInline);
                 ew.resumer(() -> Thread.ofVirtual().name("C-0x" + Long.toHexString(id)).start(this::resume));
+                if (login && g.get(General.IDLE_THREAD_TIMEOUT).toNanos() > 0) {
+                    ew.leaveWhenIdle(); // its first wait after the login ends the thread
+                }
             }
             workLoop();
         } catch (io.pgloom.net.epoll.EpollWire.ThreadLeft e) {

@@ -249,7 +249,8 @@ final class ClientLogin {
         } catch (AcquireException e) {
             throw closing(e.getMessage(), e.sqlState());
         }
-        MessageBuilder b = new MessageBuilder(512);
+        io.pgloom.proto.BufferPool buffers = registry.bufferPool();
+        MessageBuilder b = new MessageBuilder(buffers.take());
         BackendMessages.authOk(b);
         for (Map.Entry<String, String> e : server.entrySet()) {
             String mine = cache.get(e.getKey());
@@ -260,7 +261,8 @@ final class ClientLogin {
         }
         BackendMessages.backendKeyData(b, client.cancelKey());
         BackendMessages.readyForQuery(b, 'I');
-        client.wire().write(b.buffer());
+        client.wire().write(b.array(), 0, b.size());
+        buffers.give(b.array()); // written in full: the buffer is free again (one that grew is dropped)
     }
 
     // ------------------------------------------------------------------ failed-login limit

@@ -19,7 +19,12 @@ public final class MessageBuilder {
     }
 
     public MessageBuilder(int capacity) {
-        buf = new byte[capacity];
+        this(new byte[capacity]);
+    }
+
+    /** A builder writing into {@code buf} (a pooled buffer, say) until it outgrows it. */
+    public MessageBuilder(byte[] buf) {
+        this.buf = buf;
     }
 
     /** Starts a typed message. */
@@ -59,9 +64,22 @@ public final class MessageBuilder {
         return this;
     }
 
-    /** A NUL-terminated UTF-8 string. */
+    /** A NUL-terminated UTF-8 string (ASCII is copied without an intermediate array). */
     public MessageBuilder cstring(String s) {
-        return bytes(s.getBytes(StandardCharsets.UTF_8)).int8(0);
+        int n = s.length();
+        ensure(n + 1);
+        byte[] b = buf;
+        int p = pos;
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c >= 0x80) {
+                return bytes(s.getBytes(StandardCharsets.UTF_8)).int8(0);
+            }
+            b[p + i] = (byte) c;
+        }
+        b[p + n] = 0;
+        pos = p + n + 1;
+        return this;
     }
 
     public MessageBuilder bytes(byte[] b) {

@@ -15,17 +15,22 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * A listening socket of the native transport. {@link #accept} is called by one accept thread: it
- * calls {@code accept4} and parks on EAGAIN until the poller reports a new connection.
+ * calls {@code accept4} and parks on EAGAIN until the poller reports a new connection. The
+ * native scratch (errno, addresses) is that thread's alone, so accepting allocates none.
  */
 final class EpollAcceptor implements Transport.Acceptor, Poller.Target {
     private final FdHandle fd;
     private final Pollers pollers;
     private final SocketAddress local;
     private final boolean wildcard;
+    /** Bound to an any-address: each connection's local address is its interface's own. */
+    private final boolean anyLocal;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment errno = NativeIo.newErrno(arena);
     private final MemorySegment peer = arena.allocate(SockAddr.STORAGE);
     private final MemorySegment peerLen = arena.allocate(JAVA_INT);
+    private final MemorySegment localAddr = arena.allocate(SockAddr.STORAGE);
+    private final MemorySegment localLen = arena.allocate(JAVA_INT);
     /**
      * The last accepted connection's local address and remote host: the next ones usually share
      * them (one listener address, a few application hosts), so each idle client need not keep
@@ -45,6 +50,8 @@ final class EpollAcceptor implements Transport.Acceptor, Poller.Target {
         this.pollers = pollers;
         this.local = local;
         this.wildcard = wildcard;
+        this.anyLocal = local instanceof InetSocketAddress inet && inet.getAddress() != null
+                && inet.getAddress().isAnyLocalAddress();
     }
 
     @Override
@@ -104,10 +111,11 @@ final class EpollAcceptor implements Transport.Acceptor, Poller.Target {
         SocketAddress remote = shareHost(SockAddr.decode(peer, len));
         boolean unix = local instanceof UnixDomainSocketAddress;
         Poller poller = pollers.next();
-        EpollWire w = new EpollWire(c, poller, remote, unix ? local : shareLocal(localOf(c)), unix, unixPort);
+        SocketAddress mine = anyLocal ? shareLocal(localOf(c)) : local;
+        EpollWire w = new EpollWire(c, poller, remote, mine, unix, unixPort);
         w.startDrained();
-        try (Arena a = Arena.ofConfined()) {
-            poller.register(c, w, NativeIo.newErrno(a));
+        try {
+            poller.register(c, w, errno);
         } catch (IOException e) {
             w.close();
             throw e;
@@ -136,16 +144,13 @@ final class EpollAcceptor implements Transport.Acceptor, Poller.Target {
         return a;
     }
 
-    private static SocketAddress localOf(int c) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment sa = a.allocate(SockAddr.STORAGE);
-            MemorySegment len = a.allocate(JAVA_INT);
-            len.set(JAVA_INT, 0, SockAddr.STORAGE);
-            if (NativeIo.getsockname(NativeIo.newErrno(a), c, sa, len) != 0) {
-                return null;
-            }
-            return SockAddr.decode(sa, len.get(JAVA_INT, 0));
+    /** The local address of a connection accepted on a wildcard address (its own interface's). */
+    private SocketAddress localOf(int c) {
+        localLen.set(JAVA_INT, 0, SockAddr.STORAGE);
+        if (NativeIo.getsockname(errno, c, localAddr, localLen) != 0) {
+            return null;
         }
+        return SockAddr.decode(localAddr, localLen.get(JAVA_INT, 0));
     }
 
     private void parkUntilReady() throws IOException {

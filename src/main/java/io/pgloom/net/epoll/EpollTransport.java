@@ -183,12 +183,13 @@ public final class EpollTransport implements Transport {
             boolean ok = false;
             try {
                 if (!(address instanceof UnixDomainSocketAddress)) {
-                    NativeIo.setsockopt(e, fd, Linux.SOL_SOCKET, Linux.SO_REUSEADDR, 1);
+                    MemorySegment v = a.allocate(java.lang.foreign.ValueLayout.JAVA_INT);
+                    NativeIo.setsockopt(e, fd, Linux.SOL_SOCKET, Linux.SO_REUSEADDR, 1, v);
                     if (reusePort) {
-                        NativeIo.setsockopt(e, fd, Linux.SOL_SOCKET, Linux.SO_REUSEPORT, 1);
+                        NativeIo.setsockopt(e, fd, Linux.SOL_SOCKET, Linux.SO_REUSEPORT, 1, v);
                     }
                     if (((InetSocketAddress) address).getAddress() instanceof Inet6Address && wildcard) {
-                        NativeIo.setsockopt(e, fd, Linux.IPPROTO_IPV6, Linux.IPV6_V6ONLY, 0);
+                        NativeIo.setsockopt(e, fd, Linux.IPPROTO_IPV6, Linux.IPV6_V6ONLY, 0, v);
                     }
                 }
                 MemorySegment sa = SockAddr.encode(a, address);

@@ -106,6 +106,20 @@ public final class EpollWire extends Wire implements Poller.Target {
         drained = true;
     }
 
+    /**
+     * For a socket just accepted: its owner thread is started by {@code start} only when the
+     * first edge comes (data, a hang-up) or the connection is closed or interrupted meanwhile, so
+     * a client that has sent nothing yet costs no thread (and no parked stack). Runs {@code
+     * start} at once if that happened already.
+     */
+    public void startOnFirstEdge(Runnable start) {
+        resumer = start;
+        left.set(1);
+        if ((readReady || ownerMustLook()) && left.compareAndSet(1, 0)) {
+            start.run(); // the edge came before left was set: its waker found no one to start
+        }
+    }
+
     /** Lets the poller run {@code r} while the owner waits idle (null: never). Owner thread. */
     public void inlineReader(InlineReader r) {
         inlineReader = r;
@@ -130,6 +144,17 @@ public final class EpollWire extends Wire implements Poller.Target {
             if (t != null) {
                 LockSupport.unpark(t);
             }
+        }
+    }
+
+    /**
+     * Lets the owner's thread end the next time it waits idle with nothing to read, without the
+     * janitor's idle_thread_timeout: a client that has just logged in and sent nothing more costs
+     * no parked stack. Owner thread, after {@link #resumer}.
+     */
+    public void leaveWhenIdle() {
+        if (resumer != null) {
+            leaveRequested = true;
         }
     }
 
@@ -764,32 +789,33 @@ public final class EpollWire extends Wire implements Poller.Target {
         }
         try (Arena a = Arena.ofConfined()) {
             MemorySegment e = NativeIo.newErrno(a);
-            set(e, Linux.IPPROTO_TCP, Linux.TCP_NODELAY, 1);
+            MemorySegment v = a.allocate(java.lang.foreign.ValueLayout.JAVA_INT);
+            set(e, v, Linux.IPPROTO_TCP, Linux.TCP_NODELAY, 1);
             boolean keepalive = g.get(General.TCP_KEEPALIVE);
-            set(e, Linux.SOL_SOCKET, Linux.SO_KEEPALIVE, keepalive ? 1 : 0);
+            set(e, v, Linux.SOL_SOCKET, Linux.SO_KEEPALIVE, keepalive ? 1 : 0);
             if (keepalive) {
-                setIfPositive(e, Linux.IPPROTO_TCP, Linux.TCP_KEEPIDLE, g.get(General.TCP_KEEPIDLE));
-                setIfPositive(e, Linux.IPPROTO_TCP, Linux.TCP_KEEPINTVL, g.get(General.TCP_KEEPINTVL));
-                setIfPositive(e, Linux.IPPROTO_TCP, Linux.TCP_KEEPCNT, g.get(General.TCP_KEEPCNT));
+                setIfPositive(e, v, Linux.IPPROTO_TCP, Linux.TCP_KEEPIDLE, g.get(General.TCP_KEEPIDLE));
+                setIfPositive(e, v, Linux.IPPROTO_TCP, Linux.TCP_KEEPINTVL, g.get(General.TCP_KEEPINTVL));
+                setIfPositive(e, v, Linux.IPPROTO_TCP, Linux.TCP_KEEPCNT, g.get(General.TCP_KEEPCNT));
             }
-            setIfPositive(e, Linux.IPPROTO_TCP, Linux.TCP_USER_TIMEOUT, g.get(General.TCP_USER_TIMEOUT));
-            setIfPositive(e, Linux.SOL_SOCKET, Linux.SO_SNDBUF, g.get(General.TCP_SOCKET_BUFFER));
-            setIfPositive(e, Linux.SOL_SOCKET, Linux.SO_RCVBUF, g.get(General.TCP_SOCKET_BUFFER));
+            setIfPositive(e, v, Linux.IPPROTO_TCP, Linux.TCP_USER_TIMEOUT, g.get(General.TCP_USER_TIMEOUT));
+            setIfPositive(e, v, Linux.SOL_SOCKET, Linux.SO_SNDBUF, g.get(General.TCP_SOCKET_BUFFER));
+            setIfPositive(e, v, Linux.SOL_SOCKET, Linux.SO_RCVBUF, g.get(General.TCP_SOCKET_BUFFER));
         }
     }
 
-    private void setIfPositive(MemorySegment e, int level, int name, int value) throws IOException {
+    private void setIfPositive(MemorySegment e, MemorySegment v, int level, int name, int value) throws IOException {
         if (value > 0) {
-            set(e, level, name, value);
+            set(e, v, level, name, value);
         }
     }
 
-    private void set(MemorySegment e, int level, int name, int value) throws IOException {
+    private void set(MemorySegment e, MemorySegment v, int level, int name, int value) throws IOException {
         if (!fd.acquire()) {
             throw closed();
         }
         try {
-            if (NativeIo.setsockopt(e, fd.fd, level, name, value) != 0) {
+            if (NativeIo.setsockopt(e, fd.fd, level, name, value, v) != 0) {
                 throw new SocketException("setsockopt: " + Linux.strerror(NativeIo.errno(e)));
             }
         } finally {

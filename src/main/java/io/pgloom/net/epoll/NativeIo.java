@@ -170,11 +170,11 @@ public final class NativeIo {
         }
     }
 
-    static int setsockopt(MemorySegment e, int fd, int level, int name, int value) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(JAVA_INT);
-            v.set(JAVA_INT, 0, value);
-            return (int) SETSOCKOPT.invokeExact(e, fd, level, name, v, 4);
+    /** setsockopt of an int option; {@code scratch} is native memory for an int, reused by the caller. */
+    static int setsockopt(MemorySegment e, int fd, int level, int name, int value, MemorySegment scratch) {
+        try {
+            scratch.set(JAVA_INT, 0, value);
+            return (int) SETSOCKOPT.invokeExact(e, fd, level, name, scratch, 4);
         } catch (Throwable t) {
             throw rethrow(t);
         }
