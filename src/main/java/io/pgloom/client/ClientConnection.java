@@ -398,6 +398,9 @@ public final class ClientConnection implements LinkedClient, Runnable {
         boolean left = false;
         try {
             if (resumed) {
+                // become the owner first: whatever started this thread may have raced with an inline
+                // pass still running on another thread (an edge, an interrupt), which owns the buffer
+                wire.awaitIdle();
                 workLoop();
                 return;
             }
