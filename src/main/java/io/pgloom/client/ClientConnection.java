@@ -1178,6 +1178,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
         logClose(reason);
         if (notify) {
             sendError("FATAL", sqlState, reason, mayWait);
+            wire.lingerOnClose(services.pools().general().get(General.CLIENT_CLOSE_LINGER).toNanos());
         }
         Pool p = pool;
         Waiter w = waiter;

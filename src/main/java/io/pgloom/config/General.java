@@ -41,6 +41,7 @@ public final class General {
     public static final Setting<Integer> POLLER_THREADS = B.fixed("poller_threads", integer(0, 1024), 0);
     public static final Setting<Boolean> POLLER_INLINE = B.fixed("poller_inline", BOOLEAN, true);
     public static final Setting<Duration> IDLE_THREAD_TIMEOUT = B.seconds("idle_thread_timeout", 2);
+    public static final Setting<Duration> CLIENT_CLOSE_LINGER = B.seconds("client_close_linger", 1);
 
     // --- authentication ---
     public static final Setting<AuthType> AUTH_TYPE = B.add("auth_type", AuthType.TYPE, AuthType.MD5);

@@ -120,6 +120,14 @@ public abstract class Wire implements io.pgloom.proto.ByteSource {
         return sent.get();
     }
 
+    /**
+     * Asks the close that follows to keep the socket half-open for up to {@code nanos}, reading
+     * and dropping what the peer still sends, so that the last message is not lost to a reset
+     * (client_close_linger). Transports that cannot linger close at once.
+     */
+    public void lingerOnClose(long nanos) {
+    }
+
     /** {@link #writeBeforeClose(byte[])} for the remaining bytes of a heap buffer. */
     public final boolean writeBeforeClose(ByteBuffer heap) {
         byte[] b = new byte[heap.remaining()];

@@ -329,7 +329,7 @@ class GeneralKeysTest {
                 "pkt_buf");
         // pgloom's own keys, not PgBouncer's: their reload rule is pgloom's choice
         Set<String> pgloomOnly = Set.of("metrics_listen", "transport", "poller_threads", "poller_inline",
-                "idle_thread_timeout");
+                "idle_thread_timeout", "client_close_linger");
         for (Setting<?> s : General.SECTION.settings()) {
             if (s.supported() && !pgloomOnly.contains(s.name())) {
                 assertThat(s.reloadable()).as("reloadable(%s)", s.name()).isEqualTo(!fixed.contains(s.name()));

@@ -78,6 +78,10 @@ public final class EpollWire extends Wire implements Poller.Target {
     private volatile Runnable resumer;
     private volatile boolean leaveRequested;
     private final AtomicInteger left = new AtomicInteger();
+    /** See {@link #lingerOnClose}; 0: close at once. */
+    private volatile long lingerNanos;
+    /** Set once the descriptor lingers: its events drain it. */
+    private volatile Linger linger;
     /** {@link #resumeInline} was called while a pass ran: the pass that ends in WAIT runs again. */
     private volatile boolean resumeRequested;
 
@@ -184,6 +188,11 @@ public final class EpollWire extends Wire implements Poller.Target {
 
     @Override
     public void onEvents(boolean readable, boolean writable, boolean hangup) {
+        Linger l = linger;
+        if (l != null) {
+            l.drain();
+            return;
+        }
         if (hangup) {
             this.hangup = true;
         }
@@ -768,8 +777,27 @@ public final class EpollWire extends Wire implements Poller.Target {
     }
 
     private void finalClose() {
+        long nanos = lingerNanos;
+        if (nanos > 0) {
+            Linger l = Linger.start(fd.fd, poller, this, nanos);
+            if (l != null) {
+                linger = l;
+                l.drain(); // what came before (its edge may be spent already)
+                return;
+            }
+        }
         poller.forget(fd.fd, this);
         NativeIo.close(fd.fd);
+    }
+
+    /**
+     * Lets the final close linger ({@link Linger}): half-closed, the socket is drained until the
+     * peer closes too or {@code nanos} pass. For a close right after a last message. Any thread,
+     * before {@link #close}.
+     */
+    @Override
+    public void lingerOnClose(long nanos) {
+        lingerNanos = nanos;
     }
 
     @Override
