@@ -31,6 +31,7 @@ final class EpollAcceptor implements Transport.Acceptor, Poller.Target {
     private final MemorySegment peerLen = arena.allocate(JAVA_INT);
     private final MemorySegment localAddr = arena.allocate(SockAddr.STORAGE);
     private final MemorySegment localLen = arena.allocate(JAVA_INT);
+    private final MemorySegment event = Poller.newEvent(arena);
     /**
      * The last accepted connection's local address and remote host: the next ones usually share
      * them (one listener address, a few application hosts), so each idle client need not keep
@@ -115,7 +116,7 @@ final class EpollAcceptor implements Transport.Acceptor, Poller.Target {
         EpollWire w = new EpollWire(c, poller, remote, mine, unix, unixPort);
         w.startDrained();
         try {
-            poller.register(c, w, errno);
+            poller.register(c, w, errno, event);
         } catch (IOException e) {
             w.close();
             throw e;

@@ -183,13 +183,12 @@ public final class EpollTransport implements Transport {
             boolean ok = false;
             try {
                 if (!(address instanceof UnixDomainSocketAddress)) {
-                    MemorySegment v = a.allocate(java.lang.foreign.ValueLayout.JAVA_INT);
-                    NativeIo.setsockopt(e, fd, Linux.SOL_SOCKET, Linux.SO_REUSEADDR, 1, v);
+                    NativeIo.setsockopt(e, fd, Linux.SOL_SOCKET, Linux.SO_REUSEADDR, 1);
                     if (reusePort) {
-                        NativeIo.setsockopt(e, fd, Linux.SOL_SOCKET, Linux.SO_REUSEPORT, 1, v);
+                        NativeIo.setsockopt(e, fd, Linux.SOL_SOCKET, Linux.SO_REUSEPORT, 1);
                     }
                     if (((InetSocketAddress) address).getAddress() instanceof Inet6Address && wildcard) {
-                        NativeIo.setsockopt(e, fd, Linux.IPPROTO_IPV6, Linux.IPV6_V6ONLY, 0, v);
+                        NativeIo.setsockopt(e, fd, Linux.IPPROTO_IPV6, Linux.IPV6_V6ONLY, 0);
                     }
                 }
                 MemorySegment sa = SockAddr.encode(a, address);

@@ -815,35 +815,33 @@ public final class EpollWire extends Wire implements Poller.Target {
         if (isUnix()) {
             return;
         }
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment e = NativeIo.newErrno(a);
-            MemorySegment v = a.allocate(java.lang.foreign.ValueLayout.JAVA_INT);
-            set(e, v, Linux.IPPROTO_TCP, Linux.TCP_NODELAY, 1);
-            boolean keepalive = g.get(General.TCP_KEEPALIVE);
-            set(e, v, Linux.SOL_SOCKET, Linux.SO_KEEPALIVE, keepalive ? 1 : 0);
-            if (keepalive) {
-                setIfPositive(e, v, Linux.IPPROTO_TCP, Linux.TCP_KEEPIDLE, g.get(General.TCP_KEEPIDLE));
-                setIfPositive(e, v, Linux.IPPROTO_TCP, Linux.TCP_KEEPINTVL, g.get(General.TCP_KEEPINTVL));
-                setIfPositive(e, v, Linux.IPPROTO_TCP, Linux.TCP_KEEPCNT, g.get(General.TCP_KEEPCNT));
-            }
-            setIfPositive(e, v, Linux.IPPROTO_TCP, Linux.TCP_USER_TIMEOUT, g.get(General.TCP_USER_TIMEOUT));
-            setIfPositive(e, v, Linux.SOL_SOCKET, Linux.SO_SNDBUF, g.get(General.TCP_SOCKET_BUFFER));
-            setIfPositive(e, v, Linux.SOL_SOCKET, Linux.SO_RCVBUF, g.get(General.TCP_SOCKET_BUFFER));
+        // the owner's errno segment: the owner tunes before anything else reads this socket
+        MemorySegment e = readErrno;
+        set(e, Linux.IPPROTO_TCP, Linux.TCP_NODELAY, 1);
+        boolean keepalive = g.get(General.TCP_KEEPALIVE);
+        set(e, Linux.SOL_SOCKET, Linux.SO_KEEPALIVE, keepalive ? 1 : 0);
+        if (keepalive) {
+            setIfPositive(e, Linux.IPPROTO_TCP, Linux.TCP_KEEPIDLE, g.get(General.TCP_KEEPIDLE));
+            setIfPositive(e, Linux.IPPROTO_TCP, Linux.TCP_KEEPINTVL, g.get(General.TCP_KEEPINTVL));
+            setIfPositive(e, Linux.IPPROTO_TCP, Linux.TCP_KEEPCNT, g.get(General.TCP_KEEPCNT));
         }
+        setIfPositive(e, Linux.IPPROTO_TCP, Linux.TCP_USER_TIMEOUT, g.get(General.TCP_USER_TIMEOUT));
+        setIfPositive(e, Linux.SOL_SOCKET, Linux.SO_SNDBUF, g.get(General.TCP_SOCKET_BUFFER));
+        setIfPositive(e, Linux.SOL_SOCKET, Linux.SO_RCVBUF, g.get(General.TCP_SOCKET_BUFFER));
     }
 
-    private void setIfPositive(MemorySegment e, MemorySegment v, int level, int name, int value) throws IOException {
+    private void setIfPositive(MemorySegment e, int level, int name, int value) throws IOException {
         if (value > 0) {
-            set(e, v, level, name, value);
+            set(e, level, name, value);
         }
     }
 
-    private void set(MemorySegment e, MemorySegment v, int level, int name, int value) throws IOException {
+    private void set(MemorySegment e, int level, int name, int value) throws IOException {
         if (!fd.acquire()) {
             throw closed();
         }
         try {
-            if (NativeIo.setsockopt(e, fd.fd, level, name, value, v) != 0) {
+            if (NativeIo.setsockopt(e, fd.fd, level, name, value) != 0) {
                 throw new SocketException("setsockopt: " + Linux.strerror(NativeIo.errno(e)));
             }
         } finally {

@@ -41,8 +41,12 @@ public final class NativeIo {
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), ERRNO_OPTION, Linker.Option.critical(true));
     private static final MethodHandle CLOSE = handle("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle SHUTDOWN = handle("shutdown", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle SETSOCKOPT =
-            handle("setsockopt", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle SETSOCKOPT = LINKER.downcallHandle(find("setsockopt"),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), ERRNO_OPTION,
+            Linker.Option.critical(true));
+    /** Option values most calls set, shared (setsockopt only reads them). */
+    private static final MemorySegment INT_ZERO = MemorySegment.ofArray(new int[] {0});
+    private static final MemorySegment INT_ONE = MemorySegment.ofArray(new int[] {1});
     private static final MethodHandle GETSOCKOPT =
             handle("getsockopt", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle GETSOCKNAME = handle("getsockname", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
@@ -170,11 +174,11 @@ public final class NativeIo {
         }
     }
 
-    /** setsockopt of an int option; {@code scratch} is native memory for an int, reused by the caller. */
-    static int setsockopt(MemorySegment e, int fd, int level, int name, int value, MemorySegment scratch) {
+    /** setsockopt of an int option (a critical call: {@code e} may be a heap segment). */
+    static int setsockopt(MemorySegment e, int fd, int level, int name, int value) {
+        MemorySegment v = value == 1 ? INT_ONE : value == 0 ? INT_ZERO : MemorySegment.ofArray(new int[] {value});
         try {
-            scratch.set(JAVA_INT, 0, value);
-            return (int) SETSOCKOPT.invokeExact(e, fd, level, name, scratch, 4);
+            return (int) SETSOCKOPT.invokeExact(e, fd, level, name, v, 4);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -78,16 +78,25 @@ final class Poller {
 
     /** Registers a non-blocking descriptor for edge-triggered input and output events. */
     void register(int fd, Target target, MemorySegment errno) throws IOException {
-        put(fd, target);
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment ev = a.allocate(EVENT_SIZE, 8);
-            ev.set(JAVA_INT, 0, Linux.EPOLLIN | Linux.EPOLLOUT | Linux.EPOLLRDHUP | Linux.EPOLLET);
-            ev.set(JAVA_LONG_UNALIGNED, DATA_OFFSET, fd);
-            if (NativeIo.epollCtl(errno, epfd, Linux.EPOLL_CTL_ADD, fd, ev) != 0) {
-                int err = NativeIo.errno(errno);
-                targets.compareAndSet(fd, target, null);
-                throw new IOException("epoll_ctl: " + Linux.strerror(err));
-            }
+            register(fd, target, errno, newEvent(a));
+        }
+    }
+
+    /** Native memory for one epoll_event, for a caller that registers many descriptors. */
+    static MemorySegment newEvent(Arena arena) {
+        return arena.allocate(EVENT_SIZE, 8);
+    }
+
+    /** {@link #register(int, Target, MemorySegment)} with the caller's {@link #newEvent} scratch. */
+    void register(int fd, Target target, MemorySegment errno, MemorySegment ev) throws IOException {
+        put(fd, target);
+        ev.set(JAVA_INT, 0, Linux.EPOLLIN | Linux.EPOLLOUT | Linux.EPOLLRDHUP | Linux.EPOLLET);
+        ev.set(JAVA_LONG_UNALIGNED, DATA_OFFSET, fd);
+        if (NativeIo.epollCtl(errno, epfd, Linux.EPOLL_CTL_ADD, fd, ev) != 0) {
+            int err = NativeIo.errno(errno);
+            targets.compareAndSet(fd, target, null);
+            throw new IOException("epoll_ctl: " + Linux.strerror(err));
         }
     }
 
