@@ -298,7 +298,8 @@ final class ClientLogin {
         }
         int limit = general.get(General.CLIENT_LOGIN_FAILURE_LIMIT);
         java.time.Duration window = general.get(General.CLIENT_LOGIN_FAILURE_WINDOW);
-        if (services.loginFailures().failed(address, registry.clock().nanos(), limit, window.toNanos())) {
+        if (services.loginFailures().failed(address, registry.clock().nanos(), limit, window.toNanos(),
+                general.get(General.CLIENT_LOGIN_FAILURE_SOURCES))) {
             Log.warning(client.logPrefix() + "client_login_failure_limit: " + limit + " failed logins from "
                     + LoginFailures.describe(address) + ", its logins are refused for " + window.toSeconds() + "s");
         }

@@ -13,8 +13,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * failure on. Refused logins of a blocked address do not count (they are not attempts). A
  * successful login does not clear the count, so one known password cannot keep a guessing client
  * going. Entries whose window is over are dropped by {@link #expire}, which the janitor calls,
- * so the map holds only the addresses that failed within the last window. Thread-safe: entries
- * are immutable and replaced atomically.
+ * so the map holds only the addresses that failed within the last window, and at most
+ * {@code client_login_failure_sources} of them. Thread-safe: entries are immutable and replaced
+ * atomically (the cap is checked before adding, so a race may pass it by a few entries).
  */
 public final class LoginFailures {
     /** Failures counted since {@code firstNanos}; {@code blocked} until {@code blockedUntilNanos}. */
@@ -57,11 +58,14 @@ public final class LoginFailures {
 
     /**
      * Counts one failed login; returns true when this failure blocks the address (for the log).
+     * A source not tracked yet is not counted while {@code maxSources} are (a flood from many
+     * sources cannot grow the map without bound; it fails open, since refusing every new source
+     * would lock everybody out).
      *
      * @param limit failures within the window that block; 0 counts nothing
      */
-    public boolean failed(InetAddress address, long now, int limit, long windowNanos) {
-        if (limit <= 0) {
+    public boolean failed(InetAddress address, long now, int limit, long windowNanos, int maxSources) {
+        if (limit <= 0 || (byAddress.size() >= maxSources && !byAddress.containsKey(address))) {
             return false;
         }
         Entry after = byAddress.compute(address, (a, e) -> {

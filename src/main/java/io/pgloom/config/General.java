@@ -61,6 +61,9 @@ public final class General {
     public static final Setting<Integer> CLIENT_LOGIN_FAILURE_LIMIT =
             B.add("client_login_failure_limit", integer(0, MAX), 0);
     public static final Setting<Duration> CLIENT_LOGIN_FAILURE_WINDOW = B.seconds("client_login_failure_window", 60);
+    /** pgloom's own: how many sources client_login_failure_limit tracks at most. */
+    public static final Setting<Integer> CLIENT_LOGIN_FAILURE_SOURCES =
+            B.add("client_login_failure_sources", integer(1, MAX), 100_000);
     /** pgloom's own: the largest message (type byte and length included) a client sends before its login. */
     public static final Setting<Integer> CLIENT_LOGIN_MAX_PACKET_SIZE =
             B.add("client_login_max_packet_size", integer(256, MAX), 65536);

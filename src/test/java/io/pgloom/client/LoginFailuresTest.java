@@ -25,10 +25,10 @@ class LoginFailuresTest {
         LoginFailures f = new LoginFailures();
         InetAddress a = address("192.0.2.1");
         assertThat(f.blocked(a, T0)).isFalse();
-        assertThat(f.failed(a, T0, 3, WINDOW)).isFalse();
-        assertThat(f.failed(a, T0 + S, 3, WINDOW)).isFalse();
+        assertThat(f.failed(a, T0, 3, WINDOW, 100)).isFalse();
+        assertThat(f.failed(a, T0 + S, 3, WINDOW, 100)).isFalse();
         assertThat(f.blocked(a, T0 + S)).isFalse();
-        assertThat(f.failed(a, T0 + 2 * S, 3, WINDOW)).as("third failure blocks").isTrue();
+        assertThat(f.failed(a, T0 + 2 * S, 3, WINDOW, 100)).as("third failure blocks").isTrue();
         assertThat(f.blocked(a, T0 + 2 * S)).isTrue();
         assertThat(f.blocked(a, T0 + 2 * S + WINDOW - 1)).isTrue();
         assertThat(f.blocked(a, T0 + 2 * S + WINDOW)).isFalse();
@@ -39,10 +39,10 @@ class LoginFailuresTest {
     void failuresOlderThanTheWindowAreForgotten() {
         LoginFailures f = new LoginFailures();
         InetAddress a = address("2001:db8::1");
-        f.failed(a, T0, 2, WINDOW);
-        assertThat(f.failed(a, T0 + WINDOW + 1, 2, WINDOW)).as("the first failure is too old").isFalse();
+        f.failed(a, T0, 2, WINDOW, 100);
+        assertThat(f.failed(a, T0 + WINDOW + 1, 2, WINDOW, 100)).as("the first failure is too old").isFalse();
         assertThat(f.blocked(a, T0 + WINDOW + 1)).isFalse();
-        assertThat(f.failed(a, T0 + WINDOW + 2, 2, WINDOW)).isTrue();
+        assertThat(f.failed(a, T0 + WINDOW + 2, 2, WINDOW, 100)).isTrue();
     }
 
     @Test
@@ -61,7 +61,7 @@ class LoginFailuresTest {
         LoginFailures f = new LoginFailures();
         InetAddress a = address("192.0.2.1");
         for (int i = 0; i < 10; i++) {
-            assertThat(f.failed(a, T0, 0, WINDOW)).isFalse();
+            assertThat(f.failed(a, T0, 0, WINDOW, 100)).isFalse();
         }
         assertThat(f.blocked(a, T0)).isFalse();
         assertThat(f.size()).isZero();
@@ -70,11 +70,25 @@ class LoginFailuresTest {
     @Test
     void expireKeepsOnlyBlockedAndCountingAddresses() {
         LoginFailures f = new LoginFailures();
-        f.failed(address("192.0.2.1"), T0, 1, WINDOW); // blocked
-        f.failed(address("192.0.2.2"), T0, 5, WINDOW); // counting
+        f.failed(address("192.0.2.1"), T0, 1, WINDOW, 100); // blocked
+        f.failed(address("192.0.2.2"), T0, 5, WINDOW, 100); // counting
         f.expire(T0 + S, WINDOW);
         assertThat(f.size()).isEqualTo(2);
         f.expire(T0 + WINDOW + 1, WINDOW);
         assertThat(f.size()).isZero();
+    }
+
+    @Test
+    void atMostMaxSourcesAreTrackedAndTheRestFailOpen() {
+        LoginFailures f = new LoginFailures();
+        assertThat(f.failed(address("192.0.2.1"), T0, 1, WINDOW, 2)).isTrue();
+        assertThat(f.failed(address("192.0.2.2"), T0, 2, WINDOW, 2)).isFalse();
+        assertThat(f.size()).isEqualTo(2);
+        assertThat(f.failed(address("192.0.2.3"), T0, 1, WINDOW, 2)).as("a third source, not tracked").isFalse();
+        assertThat(f.blocked(address("192.0.2.3"), T0)).isFalse();
+        assertThat(f.size()).isEqualTo(2);
+        assertThat(f.failed(address("192.0.2.2"), T0 + S, 2, WINDOW, 2)).as("a tracked source still counts").isTrue();
+        f.expire(T0 + S + 2 * WINDOW, WINDOW);
+        assertThat(f.failed(address("192.0.2.3"), T0 + 3 * WINDOW, 1, WINDOW, 2)).as("room again once expired").isTrue();
     }
 }

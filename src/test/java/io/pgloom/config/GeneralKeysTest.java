@@ -246,6 +246,7 @@ class GeneralKeysTest {
         // pgloom's own limits
         expected.put("client_login_failure_limit", "0");
         expected.put("client_login_failure_window", "60");
+        expected.put("client_login_failure_sources", "100000");
         expected.put("client_login_max_packet_size", "65536");
         expected.put("scram_max_message_size", "4096");
         expected.put("scram_max_nonce_length", "1024");
