@@ -45,6 +45,10 @@ class CloseLingerIT {
 
     /** pgloom's open sockets, from /proc. */
     private static long sockets() {
+        return sockets(pgloom);
+    }
+
+    private static long sockets(PgloomProcess pgloom) {
         try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pgloom.pid()), "fd"))) {
             return fds.filter(f -> {
                 try {
@@ -64,8 +68,12 @@ class CloseLingerIT {
 
     /** Logs in and sends a message pgloom must refuse; returns once pgloom has closed it. */
     private static Refused refused() throws IOException {
+        return refused(pgloom);
+    }
+
+    private static Refused refused(PgloomProcess pgloom) throws IOException {
         RawPg raw = RawPg.login(pgloom, DB, "app");
-        long with = sockets();
+        long with = sockets(pgloom);
         long mark = pgloom.logSize();
         raw.send(RawPg.message('z', RawPg.cstring("not a message")));
         pgloom.waitForLogAfter(mark, raw.logAddress().trim() + " closing because: unknown pkt", WAIT);
@@ -100,6 +108,32 @@ class CloseLingerIT {
             Wait.until("the socket closed after client_close_linger", WAIT, () -> sockets() < r.socketsWithIt(),
                     () -> sockets() + " sockets open, " + r.socketsWithIt() + " with the client");
             assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(2900));
+        }
+    }
+
+    /** No more sockets linger than max_client_conn: beyond it a refused client is closed at once. */
+    @Test
+    void atMostMaxClientConnSocketsLinger() throws IOException {
+        try (PgloomProcess small = PgloomProcess.builder()
+                .set("pool_mode", "transaction")
+                .set("auth_type", "trust")
+                .set("client_close_linger", 30)
+                .set("max_client_conn", 2)
+                .database(DB, PgCluster.get(), "app")
+                .user("app", "apppass")
+                .start()) {
+            Refused first = refused(small);
+            Refused second = refused(small);
+            try (RawPg a = first.raw(); RawPg b = second.raw()) {
+                Refused third = refused(small);
+                try (RawPg c = third.raw()) {
+                    Wait.until("the third refused client closed at once, the first two lingering", WAIT,
+                            () -> sockets(small) == third.socketsWithIt() - 1,
+                            () -> sockets(small) + " sockets open, " + third.socketsWithIt() + " with the third client");
+                    assertThat(c.readUntilClosed()).as("the third client's FATAL")
+                            .anySatisfy(m -> assertThat(m.tag()).isEqualTo('E'));
+                }
+            }
         }
     }
 }

@@ -1178,7 +1178,8 @@ public final class ClientConnection implements LinkedClient, Runnable {
         logClose(reason);
         if (notify) {
             sendError("FATAL", sqlState, reason, mayWait);
-            wire.lingerOnClose(services.pools().general().get(General.CLIENT_CLOSE_LINGER).toNanos());
+            Values g = services.pools().general();
+            wire.lingerOnClose(g.get(General.CLIENT_CLOSE_LINGER).toNanos(), g.get(General.MAX_CLIENT_CONN));
         }
         Pool p = pool;
         Waiter w = waiter;

@@ -123,9 +123,10 @@ public abstract class Wire implements io.pgloom.proto.ByteSource {
     /**
      * Asks the close that follows to keep the socket half-open for up to {@code nanos}, reading
      * and dropping what the peer still sends, so that the last message is not lost to a reset
-     * (client_close_linger). Transports that cannot linger close at once.
+     * (client_close_linger), unless {@code max} sockets linger already. Transports that cannot
+     * linger close at once.
      */
-    public void lingerOnClose(long nanos) {
+    public void lingerOnClose(long nanos, int max) {
     }
 
     /** {@link #writeBeforeClose(byte[])} for the remaining bytes of a heap buffer. */

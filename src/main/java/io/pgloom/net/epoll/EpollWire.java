@@ -80,6 +80,7 @@ public final class EpollWire extends Wire implements Poller.Target {
     private final AtomicInteger left = new AtomicInteger();
     /** See {@link #lingerOnClose}; 0: close at once. */
     private volatile long lingerNanos;
+    private volatile int lingerMax;
     /** Set once the descriptor lingers: its events drain it. */
     private volatile Linger linger;
     /** {@link #resumeInline} was called while a pass ran: the pass that ends in WAIT runs again. */
@@ -779,7 +780,7 @@ public final class EpollWire extends Wire implements Poller.Target {
     private void finalClose() {
         long nanos = lingerNanos;
         if (nanos > 0) {
-            Linger l = Linger.start(fd.fd, poller, this, nanos);
+            Linger l = Linger.start(fd.fd, poller, this, nanos, lingerMax);
             if (l != null) {
                 linger = l;
                 l.drain(); // what came before (its edge may be spent already)
@@ -792,11 +793,12 @@ public final class EpollWire extends Wire implements Poller.Target {
 
     /**
      * Lets the final close linger ({@link Linger}): half-closed, the socket is drained until the
-     * peer closes too or {@code nanos} pass. For a close right after a last message. Any thread,
-     * before {@link #close}.
+     * peer closes too or {@code nanos} pass, unless {@code max} sockets linger already. For a
+     * close right after a last message. Any thread, before {@link #close}.
      */
     @Override
-    public void lingerOnClose(long nanos) {
+    public void lingerOnClose(long nanos, int max) {
+        lingerMax = max;
         lingerNanos = nanos;
     }
 

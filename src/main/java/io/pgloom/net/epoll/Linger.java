@@ -16,7 +16,9 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>The poller drains on each readable edge; one reaper thread closes what outlives its time
  * (in the order lingering began: after a RELOAD that shortens the time, a socket may linger up
- * to the old time). Thread-safe: draining and closing exclude each other.
+ * to the old time). At most a given number linger at once (max_client_conn): beyond it a socket
+ * is closed at once, as before, so a flood of refused connections cannot pile up descriptors.
+ * Thread-safe: draining and closing exclude each other.
  */
 final class Linger {
     private static final int OPEN = 0;
@@ -26,6 +28,10 @@ final class Linger {
     private static final int CLOSED = 3;
 
     private static final ConcurrentLinkedQueue<Linger> QUEUE = new ConcurrentLinkedQueue<>();
+    /** Sockets lingering now: a flood of refused connections must not pile up descriptors. */
+    private static final AtomicInteger OPEN_COUNT = new AtomicInteger();
+    /** Where drained bytes go: never read, so one array serves every drain at once. */
+    private static final byte[] SINK = new byte[4096];
     private static final AtomicBoolean REAPER_STARTED = new AtomicBoolean();
     private static volatile Thread reaper;
 
@@ -36,7 +42,6 @@ final class Linger {
     private final AtomicInteger state = new AtomicInteger(OPEN);
     /** An edge came while another thread drained: the drainer looks once more. */
     private volatile boolean pending;
-    private final byte[] sink = new byte[1024];
     private final MemorySegment errno = MemorySegment.ofArray(new int[1]);
 
     private Linger(int fd, Poller poller, Poller.Target target, long nanos) {
@@ -47,12 +52,13 @@ final class Linger {
     }
 
     /**
-     * Half-closes {@code fd} and lingers on it; false when it cannot (the descriptor is then the
-     * caller's to close). {@code target} must route the descriptor's events to {@link #drain}
-     * once this returns.
+     * Half-closes {@code fd} and lingers on it; null when it cannot, or when {@code max} sockets
+     * linger already (the descriptor is then the caller's to close at once). {@code target} must
+     * route the descriptor's events to {@link #drain} once this returns.
      */
-    static Linger start(int fd, Poller poller, Poller.Target target, long nanos) {
-        if (NativeIo.shutdown(fd, Linux.SHUT_WR) != 0) {
+    static Linger start(int fd, Poller poller, Poller.Target target, long nanos, int max) {
+        if (OPEN_COUNT.incrementAndGet() > max || NativeIo.shutdown(fd, Linux.SHUT_WR) != 0) {
+            OPEN_COUNT.decrementAndGet();
             return null;
         }
         Linger l = new Linger(fd, poller, target, nanos);
@@ -77,7 +83,7 @@ final class Linger {
     /** @return true at end of file or on an error: nothing more will come */
     private boolean readToEnd() {
         while (true) {
-            long n = NativeIo.recv(errno, fd, sink, 0, sink.length, 0);
+            long n = NativeIo.recv(errno, fd, SINK, 0, SINK.length, 0);
             if (n > 0) {
                 continue;
             }
@@ -112,6 +118,7 @@ final class Linger {
     private void closeNow() {
         poller.forget(fd, target);
         NativeIo.close(fd);
+        OPEN_COUNT.decrementAndGet();
     }
 
     private static void startReaper() {
