@@ -59,12 +59,12 @@ class FaultUnreachableIT {
     }
 
     /**
-     * Simple query mode: one write per statement. With the extended protocol pgjdbc writes twice,
-     * and when pgloom closes the connection in between (the outage), the second write can fail
-     * with an I/O error before the FATAL waiting in the socket is read (a known gap, README).
+     * pgjdbc's default extended protocol: it writes a query in two parts, and when pgloom closes
+     * the connection in between (the outage), the second write must still succeed and the FATAL
+     * be read (client_close_linger).
      */
     private static Connection connect(PgloomProcess pgloom) throws SQLException {
-        return Sql.connect(pgloom, DB, "app", "apppass", "preferQueryMode=simple&socketTimeout=30&connectTimeout=10");
+        return Sql.connect(pgloom, DB, "app", "apppass", "socketTimeout=30&connectTimeout=10");
     }
 
     /** A login that must fail; returns its error and how long it took. */

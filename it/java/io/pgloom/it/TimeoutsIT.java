@@ -213,11 +213,10 @@ class TimeoutsIT {
     /** A transaction that keeps running short statements still ends at transaction_timeout. */
     @Test
     void transactionTimeout() throws Exception {
-        // simple query mode: one write per statement. With the extended protocol pgjdbc writes
-        // twice, and once pgloom has closed the connection the second write fails with an I/O
-        // error before the FATAL waiting in the socket is read.
+        // the extended protocol: pgjdbc writes twice, and once pgloom has closed the connection
+        // the second write must still go through and the FATAL be read (client_close_linger)
         try (PgloomProcess pgloom = pooler("transaction_timeout", "1s").start();
-                Connection c = Sql.connect(pgloom, DB, "app", "apppass", "preferQueryMode=simple")) {
+                Connection c = Sql.connect(pgloom, DB, "app", "apppass", "")) {
             c.setAutoCommit(false);
             long start = System.nanoTime();
             Sql.value(c, "select 'first statement'");
