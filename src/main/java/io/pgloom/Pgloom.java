@@ -34,7 +34,6 @@ import io.pgloom.takeover.TakeoverClient;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import io.pgloom.net.epoll.EpollWire;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -190,14 +189,7 @@ public final class Pgloom {
 
     private void accept(Wire wire) {
         long id = pools.nextId();
-        ClientConnection c = new ClientConnection(id, services, wire, pools.clock().nanos());
-        c.register();
-        Runnable start = () -> Thread.ofVirtual().name("C-0x" + Long.toHexString(id)).start(c);
-        if (wire instanceof EpollWire ew) {
-            ew.startOnFirstEdge(start);
-        } else {
-            start.run();
-        }
+        new ClientConnection(id, services, wire, pools.clock().nanos()).start();
     }
 
     /** Creates a server connection for a pool and starts its thread (under the pool lock: no I/O). */

@@ -333,9 +333,21 @@ public final class ClientConnection implements LinkedClient, Runnable {
 
     // ------------------------------------------------------------------ the thread
 
-    /** Lists a client just accepted (SHOW CLIENTS, the janitor's timeouts), before its thread runs. */
-    public void register() {
+    /**
+     * Starts a client just accepted: listed at once (SHOW CLIENTS, the janitor's timeouts), its
+     * thread started on the epoll transport only when its first byte (or a close) comes.
+     */
+    public void start() {
         services.clients().add(this);
+        if (wire instanceof io.pgloom.net.epoll.EpollWire ew) {
+            ew.startOnFirstEdge(() -> newThread(this));
+        } else {
+            newThread(this);
+        }
+    }
+
+    private void newThread(Runnable r) {
+        Thread.ofVirtual().name("C-0x" + Long.toHexString(id)).start(r);
     }
 
     @Override
@@ -343,10 +355,10 @@ public final class ClientConnection implements LinkedClient, Runnable {
         serve(true, false);
     }
 
-    /** Runs a client taken over from another process: it is logged in already. */
-    public void runAdopted() {
-        register();
-        serve(false, false);
+    /** Starts the thread of a client taken over from another process: it is logged in already. */
+    public void startAdopted() {
+        services.clients().add(this);
+        newThread(() -> serve(false, false));
     }
 
     /**
@@ -423,7 +435,7 @@ public final class ClientConnection implements LinkedClient, Runnable {
             if (wire instanceof io.pgloom.net.epoll.EpollWire ew && g.get(General.POLLER_INLINE)) {
                 ew.inlineReader(this::runInline);
                 waiter.resumer(ew::resumeInline);
-                ew.resumer(() -> Thread.ofVirtual().name("C-0x" + Long.toHexString(id)).start(this::resume));
+                ew.resumer(() -> newThread(this::resume));
                 if (login && g.get(General.IDLE_THREAD_TIMEOUT).toNanos() > 0) {
                     ew.leaveWhenIdle(); // its first wait after the login ends the thread
                 }

@@ -42,7 +42,7 @@ public final class Adopter {
                 Thread.ofVirtual().name(String.format("S-0x%x", s.id())).start(s::runAdopted);
             }
             for (ClientConnection c : clients) {
-                Thread.ofVirtual().name(String.format("C-0x%x", c.id())).start(c::runAdopted);
+                c.startAdopted();
             }
         }
     }

@@ -1,5 +1,6 @@
 package io.pgloom.pool;
 
+import static io.pgloom.Polling.waitUntil;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgloom.config.PoolMode;
@@ -13,9 +14,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
-import java.util.function.Supplier;
 
 /** Fakes for driving a {@link Pool} without sockets: a settable clock, fake servers and a launcher. */
 final class PoolFixture {
@@ -198,26 +196,6 @@ final class PoolFixture {
         Acquirer a = new Acquirer(pool, name, timeoutNanos);
         waitUntil(() -> a.done() || pool.waitingCount() > before, () -> name + " to queue or finish");
         return a;
-    }
-
-    /** Polls a condition with a deadline (PgBouncer's wait_until); parks briefly between polls. */
-    static void waitUntil(BooleanSupplier condition, Supplier<String> what) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        int spins = 0;
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() - deadline > 0) {
-                throw new AssertionError("timed out waiting for " + what.get());
-            }
-            if (++spins < 200) {
-                Thread.onSpinWait();
-            } else {
-                LockSupport.parkNanos(20_000);
-            }
-        }
-    }
-
-    static void waitUntil(BooleanSupplier condition, String what) {
-        waitUntil(condition, () -> what);
     }
 
     static List<String> reasons(FakeServer... servers) {

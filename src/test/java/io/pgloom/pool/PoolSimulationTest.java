@@ -1,7 +1,7 @@
 package io.pgloom.pool;
 
+import static io.pgloom.Polling.waitUntil;
 import static io.pgloom.pool.PoolFixture.WELCOME;
-import static io.pgloom.pool.PoolFixture.waitUntil;
 
 import io.pgloom.config.PoolMode;
 import io.pgloom.pool.PoolFixture.Acquirer;

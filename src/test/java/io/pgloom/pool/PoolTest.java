@@ -1,10 +1,10 @@
 package io.pgloom.pool;
 
+import static io.pgloom.Polling.waitUntil;
 import static io.pgloom.pool.PoolFixture.WELCOME;
 import static io.pgloom.pool.PoolFixture.seconds;
 import static io.pgloom.pool.PoolFixture.settings;
 import static io.pgloom.pool.PoolFixture.startWaiting;
-import static io.pgloom.pool.PoolFixture.waitUntil;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgloom.pool.PoolFixture.Acquirer;

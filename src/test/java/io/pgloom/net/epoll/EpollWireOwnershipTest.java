@@ -1,5 +1,6 @@
 package io.pgloom.net.epoll;
 
+import static io.pgloom.Polling.waitUntil;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -11,7 +12,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -75,27 +75,16 @@ class EpollWireOwnershipTest {
             assertThat(passStarted.await(DEADLINE.toSeconds(), TimeUnit.SECONDS)).as("the poller's pass ran").isTrue();
 
             wire.interruptRead(); // wakes the owner: with none, a new thread starts while the pass runs
-            until("a new owner thread waiting for the pass", () -> resumed.get() != null
-                    && resumed.get().getState() == Thread.State.WAITING);
+            waitUntil(() -> resumed.get() != null && resumed.get().getState() == Thread.State.WAITING,
+                    "a new owner thread waiting for the pass");
             assertThat(owned).as("owner while the pass runs").isFalse();
 
             releasePass.countDown();
-            until("the new thread owning the connection", owned::get);
+            waitUntil(owned::get, "the new thread owning the connection");
             assertThat(ownedDuringPass).as("owned while the pass ran").isFalse();
             wire.close();
         } finally {
             acceptor.close();
-        }
-    }
-
-    private static void until(String what, BooleanSupplier condition) throws InterruptedException {
-        long end = System.nanoTime() + DEADLINE.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.onSpinWait();
-            Thread.yield();
         }
     }
 }
